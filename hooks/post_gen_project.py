@@ -1,0 +1,51 @@
+"""Remove what the chosen options do not use, then start the git repository (main and dev).
+
+Runs inside the new project folder. Set `_init_git` to "no" to skip the repository.
+"""
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+# Rendered by cookiecutter as JSON data; the unrendered file still imports, for the tests.
+ANSWERS_JSON = r'''{{ cookiecutter | tojson }}'''
+
+SAMPLE_DATA = {"binary_classification": "breast_cancer.csv", "regression": "diabetes.csv"}
+
+
+def prune(project_dir: Path, answers: dict) -> None:
+    """Delete the sample data the chosen problem type does not use."""
+    for problem_type, file_name in SAMPLE_DATA.items():
+        if problem_type != answers["problem_type"]:
+            (project_dir / "data" / "sample" / file_name).unlink()
+
+
+def init_git(project_dir: Path, answers: dict) -> None:
+    """Commit the generated files on `main`, branch `dev` from it and leave `dev` checked out."""
+    identity = ["-c", f"user.name={answers['author_name']}", "-c", f"user.email={answers['author_email']}"]
+    commands = [
+        ["init", "--quiet", "--initial-branch=main"],
+        ["add", "--all"],
+        [*identity, "-c", "commit.gpgsign=false", "commit", "--quiet", "--no-verify", "-m", "Generate the project from the template"],
+        ["checkout", "--quiet", "-b", "dev"],
+    ]
+    for command in commands:
+        subprocess.run(["git", *command], cwd=project_dir, check=True)
+
+
+def main() -> int:
+    answers = json.loads(ANSWERS_JSON)
+    project_dir = Path.cwd()
+    prune(project_dir, answers)
+    if answers["_init_git"] == "yes":
+        if shutil.which("git") is None:
+            print("warning: git not found; the project was generated without a git repository", file=sys.stderr)
+        else:
+            init_git(project_dir, answers)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

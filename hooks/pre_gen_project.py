@@ -1,0 +1,135 @@
+"""Validate every answer, and every AWS name the project will derive, before a file is written.
+
+Prints one line per problem (the option, its bad value and the fix) and exits 1; cookiecutter
+then removes the project folder it had created, so nothing is left on disk. The AWS naming rules
+are the generated package's own `naming.py`, loaded from the template: one implementation.
+"""
+
+import difflib
+import importlib.util
+import json
+import keyword
+import re
+import sys
+from pathlib import Path
+
+# Rendered by cookiecutter as JSON data; the unrendered file still imports, for the tests.
+ANSWERS_JSON = r'''{{ cookiecutter | tojson }}'''
+
+SLUG = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*")
+PACKAGE = re.compile(r"[a-z_][a-z0-9_]*")
+ACCOUNT_ID = re.compile(r"\d{12}")
+EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+ACCOUNT_OPTIONS = ("dev_account_id", "staging_account_id", "prod_account_id")
+# Import names of the generated project's dependencies: a package of that name would shadow them.
+DEPENDENCIES = {"boto3", "botocore", "joblib", "moto", "numpy", "pandas", "pytest", "sagemaker", "sklearn", "xgboost"}
+
+
+def load_naming(repo_dir: Path):
+    """The generated package's naming module, imported from the template directory."""
+    [path] = repo_dir.glob("*/src/*/naming.py")
+    spec = importlib.util.spec_from_file_location("template_naming", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while being created
+    spec.loader.exec_module(module)
+    return module
+
+
+def read_choices(repo_dir: Path) -> dict[str, list[str]]:
+    """The choice options and their allowed values, from cookiecutter.json."""
+    options = json.loads((repo_dir / "cookiecutter.json").read_text(encoding="utf-8"))
+    return {name: values for name, values in options.items() if isinstance(values, list) and not name.startswith("_")}
+
+
+def check_text(answers: dict) -> list[str]:
+    problems = []
+    for option in ("project_name", "author_name"):
+        value = answers[option]
+        if not value.strip():
+            problems.append(f"{option}: must not be empty; give a name")
+        elif "\n" in value or len(value) > 100:
+            problems.append(f"{option} {value[:40]!r}: must be one line of at most 100 characters")
+    if not EMAIL.fullmatch(answers["author_email"]):
+        problems.append(f"author_email {answers['author_email']!r}: not an e-mail address; use name@example.com")
+    return problems
+
+
+def check_slug_and_package(answers: dict) -> list[str]:
+    problems = []
+    slug, package = answers["project_slug"], answers["package_name"]
+    if not SLUG.fullmatch(slug):
+        problems.append(
+            f"project_slug {slug!r}: use lowercase letters, digits and single hyphens, starting with a "
+            f"letter, e.g. 'customer-churn'"
+        )
+    if not PACKAGE.fullmatch(package):
+        problems.append(f"package_name {package!r}: use lowercase letters, digits and underscores, e.g. 'customer_churn'")
+    elif keyword.iskeyword(package):
+        problems.append(f"package_name {package!r}: is a Python keyword; choose another name, e.g. '{package}_ml'")
+    elif package in sys.stdlib_module_names:
+        problems.append(f"package_name {package!r}: shadows the standard-library module; choose e.g. '{package}_ml'")
+    elif package in DEPENDENCIES:
+        problems.append(f"package_name {package!r}: shadows a dependency of the project; choose e.g. '{package}_ml'")
+    return problems
+
+
+def check_aws(answers: dict, naming) -> list[str]:
+    problems = []
+    region = answers["aws_region"]
+    if region not in naming.AWS_REGIONS:
+        close = difflib.get_close_matches(region, sorted(naming.AWS_REGIONS), n=1)
+        hint = f"did you mean {close[0]!r}?" if close else "use a code such as 'us-east-1'"
+        problems.append(f"aws_region {region!r}: not an AWS region code; {hint}")
+    for option in ACCOUNT_OPTIONS:
+        if not ACCOUNT_ID.fullmatch(answers[option]):
+            problems.append(f"{option} {answers[option]!r}: an AWS account id is 12 digits, e.g. '123456789012'")
+    return problems
+
+
+def check_derived_names(answers: dict, naming) -> list[str]:
+    """Every AWS name the project derives, on the branch with the longest suffix, must fit."""
+    slug, account, region = answers["project_slug"], answers["dev_account_id"], answers["aws_region"]
+    longest = naming.longest_use_case(account, region)
+    if len(slug) > longest:
+        return [
+            f"project_slug {slug!r}: is {len(slug)} characters but AWS names derived from it "
+            f"(S3 bucket, SageMaker, IAM) allow at most {longest} in {region}; choose a shorter project_slug"
+        ]
+    worst_branch = "feature/" + "x" * 40
+    names = naming.derive_names(slug, worst_branch, account, region).values()
+    return [f"project_slug {slug!r}: {problem}; choose another project_slug" for name in names if (problem := name.problem())]
+
+
+def check_choices(answers: dict, choices: dict[str, list[str]]) -> list[str]:
+    return [
+        f"{option} {answers[option]!r}: not supported; choose one of {', '.join(allowed)}"
+        for option, allowed in choices.items()
+        if answers[option] not in allowed
+    ]
+
+
+def validate(answers: dict, choices: dict[str, list[str]], naming) -> list[str]:
+    """All problems with the answers, one line each; empty when the project can be generated."""
+    problems = check_text(answers) + check_slug_and_package(answers) + check_choices(answers, choices)
+    aws_problems = check_aws(answers, naming)
+    if not aws_problems and SLUG.fullmatch(answers["project_slug"]):
+        aws_problems = check_derived_names(answers, naming)
+    if answers.get("_init_git", "yes") not in ("yes", "no"):
+        problems.append(f"_init_git {answers['_init_git']!r}: use 'yes' or 'no'")
+    return problems + aws_problems
+
+
+def main() -> int:
+    answers = json.loads(ANSWERS_JSON)
+    repo_dir = Path(answers["_repo_dir"])
+    problems = validate(answers, read_choices(repo_dir), load_naming(repo_dir))
+    for problem in problems:
+        print(f"error: {problem}", file=sys.stderr)
+    if problems:
+        print(f"error: {len(problems)} problem(s) in the answers; nothing was generated", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Load, validate and split the input data (`python -m` this package to run the step)."""

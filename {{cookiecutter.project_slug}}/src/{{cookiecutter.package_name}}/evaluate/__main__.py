@@ -1,0 +1,51 @@
+"""Evaluate entry point, following the SageMaker Processing contract.
+
+Reads the model from /opt/ml/processing/model (a SageMaker training job's model.tar.gz, or an
+unpacked model directory locally) and the test split from /opt/ml/processing/test, and writes
+evaluation.json to /opt/ml/processing/evaluation.
+"""
+
+import argparse
+import json
+import tarfile
+import tempfile
+from pathlib import Path
+
+from ..data.core import DataValidationError, read_csv_files
+from ..infer.handler import model_fn
+from .core import evaluate
+
+PROCESSING_DIR = Path("/opt/ml/processing")
+REPORT_FILE = "evaluation.json"
+
+
+def load_model(model_dir: Path, scratch: Path):
+    """Load the model bundle, unpacking model.tar.gz first when SageMaker supplied one."""
+    archive = model_dir / "model.tar.gz"
+    if archive.exists():
+        with tarfile.open(archive) as tar:
+            tar.extractall(scratch, filter="data")
+        model_dir = scratch
+    return model_fn(str(model_dir))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="evaluate", description=__doc__.splitlines()[0])
+    parser.add_argument("--model-dir", type=Path, default=PROCESSING_DIR / "model")
+    parser.add_argument("--test-dir", type=Path, default=PROCESSING_DIR / "test")
+    parser.add_argument("--output-dir", type=Path, default=PROCESSING_DIR / "evaluation")
+    args = parser.parse_args(argv)
+    try:
+        test = read_csv_files(args.test_dir)
+    except DataValidationError as error:
+        parser.exit(2, f"evaluate: error: {error}\n")
+    with tempfile.TemporaryDirectory() as scratch:
+        report = evaluate(load_model(args.model_dir, Path(scratch)), test)
+    args.output_dir.mkdir(parents=True, exist_ok=True)
+    (args.output_dir / REPORT_FILE).write_text(json.dumps(report, indent=2) + "\n")
+    print(f"evaluate: wrote {args.output_dir / REPORT_FILE}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

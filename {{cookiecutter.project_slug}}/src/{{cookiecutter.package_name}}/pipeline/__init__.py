@@ -1,0 +1,1 @@
+"""Pipelines that chain the steps: `local` runs them on this machine."""

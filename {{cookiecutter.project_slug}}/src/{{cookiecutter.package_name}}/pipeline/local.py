@@ -1,0 +1,172 @@
+"""Run the whole pipeline on this machine: the same entry points SageMaker runs, in order.
+
+preprocess -> train -> evaluate -> quality gate -> register -> batch predict
+
+Each run writes under its own folder, `<runs>/<run-id>/<step>/`, mirroring the S3 layout, and
+never touches an earlier run. Registration writes a new version into a local model registry
+folder, `<registry>/<model-package-group>/<version>/`, with the approval status a SageMaker
+model package would get. A model below the quality threshold is not registered and the
+command exits with status 1.
+"""
+
+import argparse
+import json
+import shutil
+import sys
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from .. import settings
+from ..data.__main__ import main as preprocess
+from ..evaluate.__main__ import REPORT_FILE
+from ..evaluate.__main__ import main as evaluate
+from ..evaluate.core import metric_from_report
+from ..infer.__main__ import main as predict
+from ..train.__main__ import main as train
+
+PENDING_APPROVAL = "PendingManualApproval"
+
+
+class QualityGateError(RuntimeError):
+    """The model missed the quality threshold and was not registered."""
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """Where one local run put its outputs, and how the model scored."""
+
+    run_dir: Path
+    model_dir: Path
+    report_path: Path
+    metric: str
+    metric_value: float
+    registered_dir: Path
+    predictions_path: Path
+
+
+def new_run_dir(runs_dir: Path) -> Path:
+    """Create a fresh folder for this run; an existing one is never reused."""
+    run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
+    run_dir = runs_dir / run_id
+    run_dir.mkdir(parents=True, exist_ok=False)
+    return run_dir
+
+
+def register(
+    model_dir: Path, report_path: Path, registry_dir: Path, group: str, run_id: str
+) -> Path:
+    """Copy the model and its report into the next free version of the local registry group."""
+    group_dir = registry_dir / group
+    group_dir.mkdir(parents=True, exist_ok=True)
+    version = 1 + max(
+        (int(path.name) for path in group_dir.iterdir() if path.name.isdigit()), default=0
+    )
+    while True:  # another run may take the same version at the same moment: take the next one
+        try:
+            (version_dir := group_dir / str(version)).mkdir()
+            break
+        except FileExistsError:
+            version += 1
+    shutil.copytree(model_dir, version_dir / "model")
+    shutil.copy2(report_path, version_dir / REPORT_FILE)
+    package = {
+        "ModelPackageGroupName": group,
+        "ModelPackageVersion": version,
+        "ModelApprovalStatus": PENDING_APPROVAL,
+        "CreationTime": datetime.now(UTC).isoformat(),
+        "RunId": run_id,
+    }
+    (version_dir / "model_package.json").write_text(json.dumps(package, indent=2) + "\n")
+    return version_dir
+
+
+def _step(entry_point, args: list[str]) -> None:
+    status = entry_point([str(arg) for arg in args])
+    if status:
+        raise SystemExit(status)
+
+
+def run(data: Path, runs_dir: Path, registry_dir: Path, threshold: float, group: str) -> RunResult:
+    """Run every step; raise QualityGateError when the model misses `threshold`."""
+    run_dir = new_run_dir(runs_dir)
+    splits, model_dir, evaluation_dir = (
+        run_dir / "preprocess",
+        run_dir / "train" / "model",
+        run_dir / "evaluate",
+    )
+    _step(preprocess, ["--input", data, "--output-dir", splits])
+    _step(
+        train,
+        [
+            "--train",
+            splits / "train",
+            "--validation",
+            splits / "validation",
+            "--model-dir",
+            model_dir,
+        ],
+    )
+    _step(
+        evaluate,
+        ["--model-dir", model_dir, "--test-dir", splits / "test", "--output-dir", evaluation_dir],
+    )
+    report_path = evaluation_dir / REPORT_FILE
+    value = metric_from_report(json.loads(report_path.read_text()))
+    if value < threshold:
+        raise QualityGateError(
+            f"quality gate failed: {settings.PRIMARY_METRIC} {value:.4f} is below the threshold "
+            f"{threshold}; the model was not registered (run: {run_dir})"
+        )
+    registered_dir = register(model_dir, report_path, registry_dir, group, run_dir.name)
+    predictions_path = run_dir / "predict" / "predictions.csv"
+    _step(
+        predict,
+        [
+            "--model-dir",
+            model_dir,
+            "--input",
+            splits / "test" / "test.csv",
+            "--output",
+            predictions_path,
+        ],
+    )
+    return RunResult(
+        run_dir,
+        model_dir,
+        report_path,
+        settings.PRIMARY_METRIC,
+        value,
+        registered_dir,
+        predictions_path,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="run-local", description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--data", type=Path, default=settings.SAMPLE_DATA, help="CSV file or directory"
+    )
+    parser.add_argument("--runs-dir", type=Path, default=settings.RUNS_DIR)
+    parser.add_argument("--registry-dir", type=Path, default=settings.LOCAL_REGISTRY_DIR)
+    parser.add_argument("--threshold", type=float, default=settings.QUALITY_THRESHOLD)
+    args = parser.parse_args(argv)
+    group = settings.load().names["model_package_group"]
+    try:
+        result = run(args.data, args.runs_dir, args.registry_dir, args.threshold, group)
+    except QualityGateError as error:
+        print(f"run-local: {error}", file=sys.stderr)
+        return 1
+    report = json.loads(result.report_path.read_text())
+    print(f"\nrun-local: {result.metric} = {result.metric_value:.4f} (threshold {args.threshold})")
+    print(json.dumps(report, indent=2))
+    print(f"model:       {result.model_dir}")
+    print(f"evaluation:  {result.report_path}")
+    print(f"registered:  {result.registered_dir} ({PENDING_APPROVAL})")
+    print(f"predictions: {result.predictions_path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

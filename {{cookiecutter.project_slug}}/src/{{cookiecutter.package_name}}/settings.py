@@ -1,0 +1,109 @@
+"""Every name and path of this use case, derived in one place (DESIGN principle 3).
+
+Values come from the environment first (set by CodeBuild or SageMaker Projects), then from
+the answers given when the project was generated. Resource names follow `naming.py`:
+`main` gives the plain names, `dev` a `-dev` suffix, any other branch its own short suffix.
+"""
+
+import os
+import subprocess
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import naming
+
+# Answers rendered when the project was generated.
+PROJECT_SLUG = {{ cookiecutter.project_slug | string_literal }}
+PACKAGE_NAME = {{ cookiecutter.package_name | string_literal }}
+AWS_REGION = {{ cookiecutter.aws_region | string_literal }}
+DEV_ACCOUNT_ID = {{ cookiecutter.dev_account_id | string_literal }}
+STAGING_ACCOUNT_ID = {{ cookiecutter.staging_account_id | string_literal }}
+PROD_ACCOUNT_ID = {{ cookiecutter.prod_account_id | string_literal }}
+PROBLEM_TYPE = {{ cookiecutter.problem_type | string_literal }}
+MODEL_FRAMEWORK = {{ cookiecutter.model_framework | string_literal }}
+
+{%- if cookiecutter.problem_type == "binary_classification" %}
+
+# The quality gate: a model is registered only when this metric reaches the threshold.
+PRIMARY_METRIC = "auc"
+QUALITY_THRESHOLD = 0.9
+SAMPLE_DATA = Path("data/sample/breast_cancer.csv")
+{%- else %}
+
+# The quality gate: a model is registered only when this metric reaches the threshold.
+PRIMARY_METRIC = "r2"
+QUALITY_THRESHOLD = 0.3
+SAMPLE_DATA = Path("data/sample/diabetes.csv")
+{%- endif %}
+
+# Local runs mirror the S3 layout: <runs>/<run-id>/<step>/<output>.
+RUNS_DIR = Path("runs")
+LOCAL_REGISTRY_DIR = Path("model-registry")
+
+# Used when neither BRANCH_NAME nor git names the branch: never main's or dev's names.
+UNKNOWN_BRANCH = "local"
+
+
+class SettingsError(ValueError):
+    """A setting from the environment that AWS would refuse."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The resolved settings of one run: where it is, which branch, and every resource name."""
+
+    use_case: str
+    branch: str
+    region: str
+    dev_account_id: str
+    staging_account_id: str
+    prod_account_id: str
+    sagemaker_project_id: str | None
+    names: Mapping[str, str]
+
+    def s3_uri(self, run_id: str, step: str, output: str = "") -> str:
+        """The S3 location of one step's output: s3://<bucket>/<use-case>/<branch>/<run>/<step>/."""
+        segments = [self.use_case, naming.branch_segment(self.branch), run_id, step, output]
+        return f"s3://{self.names['artifact_bucket']}/" + "/".join(filter(None, segments))
+
+
+def current_branch(cwd: Path | None = None) -> str:
+    """The branch git has checked out, or UNKNOWN_BRANCH outside a repository or when detached."""
+    try:
+        result = subprocess.run(
+            ["git", "rev-parse", "--abbrev-ref", "HEAD"],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+    except (OSError, subprocess.CalledProcessError):
+        return UNKNOWN_BRANCH
+    branch = result.stdout.strip()
+    return branch if branch and branch != "HEAD" else UNKNOWN_BRANCH
+
+
+def load(environ: Mapping[str, str] | None = None) -> Settings:
+    """Resolve the settings from `environ` (default: os.environ) and the rendered answers."""
+    env = os.environ if environ is None else environ
+    use_case = env.get("SAGEMAKER_PROJECT_NAME") or PROJECT_SLUG
+    branch = env.get("BRANCH_NAME") or current_branch()
+    region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or AWS_REGION
+    if region not in naming.AWS_REGIONS:
+        raise SettingsError(f"AWS region {region!r} is not an AWS region code; set AWS_REGION")
+    dev_account_id = env.get("DEV_ACCOUNT_ID") or DEV_ACCOUNT_ID
+    derived = naming.derive_names(use_case, branch, dev_account_id, region)
+    problems = [problem for name in derived.values() if (problem := name.problem())]
+    if problems:
+        raise SettingsError("; ".join(problems))
+    return Settings(
+        use_case=use_case,
+        branch=branch,
+        region=region,
+        dev_account_id=dev_account_id,
+        staging_account_id=env.get("STAGING_ACCOUNT_ID") or STAGING_ACCOUNT_ID,
+        prod_account_id=env.get("PROD_ACCOUNT_ID") or PROD_ACCOUNT_ID,
+        sagemaker_project_id=env.get("SAGEMAKER_PROJECT_ID"),
+        names={key: name.value for key, name in derived.items()},
+    )

@@ -1,0 +1,1 @@
+"""Fit and save the model (`python -m` this package to run the step)."""

@@ -1,0 +1,83 @@
+"""Fit the model and save it as a self-describing bundle that `infer` and `evaluate` load.
+
+The bundle is `model.joblib` (the fitted estimator) plus `model.json` (what it expects and
+predicts), so serving needs neither pandas nor this module to make sense of it.
+"""
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import joblib
+import numpy as np
+import pandas as pd
+
+from .. import settings
+from ..data import schema
+from ..infer.handler import METADATA_FILE, MODEL_FILE, Model
+
+
+@dataclass(frozen=True)
+class Hyperparameters:
+    """Training hyperparameters; SageMaker passes each as `--<name-with-hyphens> <value>`."""
+
+    n_estimators: int = 200
+    learning_rate: float = 0.05
+    max_depth: int = 3
+    seed: int = 0
+
+
+def build_estimator(hyperparameters: Hyperparameters):
+    """The untrained estimator for this use case's problem type and framework."""
+    params = asdict(hyperparameters)
+{%- if cookiecutter.model_framework == "xgboost" %}
+    from xgboost import {{ "XGBClassifier" if cookiecutter.problem_type == "binary_classification" else "XGBRegressor" }} as Estimator
+
+    return Estimator(
+        n_estimators=params["n_estimators"],
+        learning_rate=params["learning_rate"],
+        max_depth=params["max_depth"],
+        random_state=params["seed"],
+        n_jobs=1,
+    )
+{%- else %}
+    from sklearn.ensemble import {{ "HistGradientBoostingClassifier" if cookiecutter.problem_type == "binary_classification" else "HistGradientBoostingRegressor" }} as Estimator
+
+    return Estimator(
+        max_iter=params["n_estimators"],
+        learning_rate=params["learning_rate"],
+        max_depth=params["max_depth"],
+        random_state=params["seed"],
+        early_stopping=False,
+    )
+{%- endif %}
+
+
+def features_and_target(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """The feature matrix in schema order and the target vector, as plain arrays.
+
+    Plain arrays keep the fitted model free of pandas column names, so serving can pass
+    arrays without warnings or pandas.
+    """
+    return frame[list(schema.FEATURES)].to_numpy(dtype=float), frame[schema.TARGET].to_numpy()
+
+
+def fit(train: pd.DataFrame, hyperparameters: Hyperparameters) -> Model:
+    """Fit the estimator on the training frame."""
+    features, target = features_and_target(train)
+    estimator = build_estimator(hyperparameters).fit(features, target)
+    return Model(estimator=estimator, problem_type=settings.PROBLEM_TYPE, features=schema.FEATURES)
+
+
+def save(model: Model, model_dir: Path, hyperparameters: Hyperparameters) -> None:
+    """Write the model bundle into `model_dir`; `infer.handler.model_fn` loads it."""
+    model_dir.mkdir(parents=True, exist_ok=True)
+    joblib.dump(model.estimator, model_dir / MODEL_FILE)
+    metadata = {
+        "problem_type": model.problem_type,
+        "framework": settings.MODEL_FRAMEWORK,
+        "features": list(model.features),
+        "target": schema.TARGET,
+        "hyperparameters": asdict(hyperparameters),
+    }
+    (model_dir / METADATA_FILE).write_text(json.dumps(metadata, indent=2) + "\n")

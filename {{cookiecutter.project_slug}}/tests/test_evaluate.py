@@ -1,0 +1,96 @@
+import json
+import tarfile
+
+import numpy as np
+import pytest
+from sklearn import metrics
+
+from {{ cookiecutter.package_name }}.evaluate.__main__ import main as evaluate_entry
+from {{ cookiecutter.package_name }}.evaluate.core import REPORT_KEY, evaluate, metric_values
+from {{ cookiecutter.package_name }}.infer.handler import model_fn, predict_array
+from {{ cookiecutter.package_name }}.train.core import features_and_target
+
+
+def test_report_has_the_sagemaker_model_quality_shape(model_dir, splits):
+    report = evaluate(model_fn(str(model_dir)), splits["test"])
+    assert list(report) == [REPORT_KEY]
+    scalar_metrics = {
+        name: entry for name, entry in report[REPORT_KEY].items() if name != "confusion_matrix"
+    }
+    assert scalar_metrics
+    for entry in scalar_metrics.values():
+        assert set(entry) == {"value", "standard_deviation"}
+        assert np.isfinite(entry["value"])
+        assert entry["standard_deviation"] > 0
+    json.dumps(report, allow_nan=False)
+{%- if cookiecutter.problem_type == "binary_classification" %}
+    matrix = report[REPORT_KEY]["confusion_matrix"]
+    assert sum(sum(row.values()) for row in matrix.values()) == len(splits["test"])
+
+
+def test_metrics_agree_with_sklearn(model_dir, splits):
+    features, truth = features_and_target(splits["test"])
+    probability = predict_array(model_fn(str(model_dir)), features)
+    label = (probability >= 0.5).astype(int)
+    assert metric_values(truth, probability) == pytest.approx(
+        {
+            "accuracy": metrics.accuracy_score(truth, label),
+            "precision": metrics.precision_score(truth, label),
+            "recall": metrics.recall_score(truth, label),
+            "f1": metrics.f1_score(truth, label),
+            "auc": metrics.roc_auc_score(truth, probability),
+        }
+    )
+
+
+def test_perfect_predictions_score_perfectly():
+    truth = np.array([0, 1, 1, 0, 1])
+    values = metric_values(truth, truth.astype(float))
+    assert values == {"accuracy": 1.0, "precision": 1.0, "recall": 1.0, "f1": 1.0, "auc": 1.0}
+
+
+def test_inverted_predictions_score_zero_auc():
+    truth = np.array([0, 1, 1, 0, 1])
+    assert metric_values(truth, 1.0 - truth)["auc"] == 0.0
+{%- else %}
+
+
+def test_metrics_agree_with_sklearn(model_dir, splits):
+    features, truth = features_and_target(splits["test"])
+    prediction = predict_array(model_fn(str(model_dir)), features)
+    assert metric_values(truth, prediction) == pytest.approx(
+        {
+            "mse": metrics.mean_squared_error(truth, prediction),
+            "rmse": metrics.root_mean_squared_error(truth, prediction),
+            "mae": metrics.mean_absolute_error(truth, prediction),
+            "r2": metrics.r2_score(truth, prediction),
+        }
+    )
+
+
+def test_perfect_predictions_score_perfectly():
+    truth = np.array([1.0, 2.0, 4.0, 8.0])
+    assert metric_values(truth, truth) == {"mse": 0.0, "rmse": 0.0, "mae": 0.0, "r2": 1.0}
+
+
+def test_constant_error_shows_in_every_metric():
+    truth = np.array([1.0, 2.0, 4.0, 8.0])
+    values = metric_values(truth, truth + 2.0)
+    assert values["mae"] == 2.0
+    assert values["mse"] == 4.0
+    assert values["rmse"] == 2.0
+{%- endif %}
+
+
+def test_entry_point_reads_a_sagemaker_model_archive(tmp_path, model_dir, splits):
+    archive_dir, test_dir = tmp_path / "model", tmp_path / "test"
+    archive_dir.mkdir()
+    test_dir.mkdir()
+    with tarfile.open(archive_dir / "model.tar.gz", "w:gz") as tar:
+        for path in model_dir.iterdir():
+            tar.add(path, arcname=path.name)
+    splits["test"].to_csv(test_dir / "test.csv", index=False)
+    args = ["--model-dir", archive_dir, "--test-dir", test_dir, "--output-dir", tmp_path / "out"]
+    assert evaluate_entry([str(arg) for arg in args]) == 0
+    report = json.loads((tmp_path / "out" / "evaluation.json").read_text())
+    assert report == evaluate(model_fn(str(model_dir)), splits["test"])

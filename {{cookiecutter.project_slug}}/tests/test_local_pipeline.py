@@ -1,0 +1,68 @@
+import json
+
+import pytest
+
+from {{ cookiecutter.package_name }} import settings
+from {{ cookiecutter.package_name }}.pipeline.local import PENDING_APPROVAL, main
+
+
+@pytest.fixture
+def run_local(tmp_path, sample_path, monkeypatch):
+    monkeypatch.setenv("BRANCH_NAME", "feature/local-test")
+    runs, registry = tmp_path / "runs", tmp_path / "registry"
+
+    def run(*extra: str) -> int:
+        args = ["--data", sample_path, "--runs-dir", runs, "--registry-dir", registry, *extra]
+        return main([str(arg) for arg in args])
+
+    run.runs, run.registry = runs, registry
+    run.group = settings.load().names["model_package_group"]
+    return run
+
+
+def test_end_to_end_run_registers_and_predicts(run_local, capsys):
+    assert run_local() == 0
+    [run_dir] = run_local.runs.iterdir()
+    report = json.loads((run_dir / "evaluate" / "evaluation.json").read_text())
+    assert (run_dir / "train" / "model" / "model.joblib").exists()
+    assert (run_dir / "predict" / "predictions.csv").read_text().count("\n") > 1
+    package_dir = run_local.registry / run_local.group / "1"
+    package = json.loads((package_dir / "model_package.json").read_text())
+    assert package["ModelApprovalStatus"] == PENDING_APPROVAL
+    assert package["RunId"] == run_dir.name
+    assert json.loads((package_dir / "evaluation.json").read_text()) == report
+    output = capsys.readouterr().out
+    assert str(run_dir / "predict" / "predictions.csv") in output
+    assert f"{settings.PRIMARY_METRIC} = " in output
+
+
+def test_second_run_keeps_the_first(run_local):
+    assert run_local() == 0
+    [first_run] = run_local.runs.iterdir()
+    first_report = (first_run / "evaluate" / "evaluation.json").read_bytes()
+    assert run_local() == 0
+    assert len(list(run_local.runs.iterdir())) == 2
+    assert (first_run / "evaluate" / "evaluation.json").read_bytes() == first_report
+    versions = sorted(path.name for path in (run_local.registry / run_local.group).iterdir())
+    assert versions == ["1", "2"]
+
+
+def test_model_below_the_threshold_is_not_registered(run_local, capsys):
+    assert run_local("--threshold", "1.01") == 1
+    error = capsys.readouterr().err
+    assert "quality gate failed" in error
+    assert settings.PRIMARY_METRIC in error
+    assert "1.01" in error
+    assert not (run_local.registry / run_local.group).exists()
+    [run_dir] = run_local.runs.iterdir()
+    assert not (run_dir / "predict").exists()
+
+
+def test_bad_input_stops_before_training(run_local, tmp_path, capsys):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("a,b\n1,2\n")
+    with pytest.raises(SystemExit) as exit_info:
+        run_local("--data", bad)
+    assert exit_info.value.code == 2
+    assert "missing column" in capsys.readouterr().err
+    assert not (run_local.registry).exists()

@@ -1,0 +1,63 @@
+import pytest
+
+from {{ cookiecutter.package_name }} import naming, settings
+
+
+def load(**environ):
+    return settings.load({"BRANCH_NAME": "main", **environ})
+
+
+def test_main_gets_the_plain_names():
+    names = load().names
+    assert names["pipeline_name"] == settings.PROJECT_SLUG
+    assert names["model_package_group"] == settings.PROJECT_SLUG
+
+
+def test_dev_gets_the_dev_suffix():
+    assert load(BRANCH_NAME="dev").names["pipeline_name"] == f"{settings.PROJECT_SLUG}-dev"
+
+
+def test_long_feature_branches_get_valid_distinct_short_names():
+    first = load(BRANCH_NAME="feature/" + "a-very-long-branch-name-" * 5 + "one").names
+    second = load(BRANCH_NAME="feature/" + "a-very-long-branch-name-" * 5 + "two").names
+    assert first["pipeline_name"] != second["pipeline_name"]
+    suffix = first["pipeline_name"].removeprefix(settings.PROJECT_SLUG)
+    assert suffix.startswith("-a-very-")
+    assert len(suffix) <= naming.LONGEST_BRANCH_SUFFIX
+    derived = naming.derive_names(settings.PROJECT_SLUG, "feature/x" * 30, "1" * 12, "us-east-1")
+    assert all(name.problem() is None for name in derived.values())
+
+
+def test_branch_names_are_distinct_from_main_and_dev():
+    pipelines = {load(BRANCH_NAME=b).names["pipeline_name"] for b in ("main", "dev", "feature/dev")}
+    assert len(pipelines) == 3
+
+
+def test_environment_comes_before_rendered_answers():
+    loaded = load(SAGEMAKER_PROJECT_NAME="studio-project", AWS_REGION="eu-west-1")
+    assert loaded.use_case == "studio-project"
+    assert loaded.region == "eu-west-1"
+    assert loaded.names["artifact_bucket"].endswith("-eu-west-1")
+
+
+def test_unknown_region_is_refused():
+    with pytest.raises(settings.SettingsError, match="AWS_REGION"):
+        load(AWS_REGION="mars-north-1")
+
+
+def test_too_long_project_name_is_refused():
+    with pytest.raises(settings.SettingsError, match="over AWS's limit"):
+        load(SAGEMAKER_PROJECT_NAME="x" * 60)
+
+
+def test_outside_git_the_branch_is_never_main(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("BRANCH_NAME", raising=False)
+    assert settings.load().branch == settings.UNKNOWN_BRANCH
+
+
+def test_s3_uris_follow_the_layout():
+    loaded = load(BRANCH_NAME="dev")
+    uri = loaded.s3_uri("run-1", "train", "model")
+    bucket = loaded.names["artifact_bucket"]
+    assert uri == f"s3://{bucket}/{settings.PROJECT_SLUG}/dev/run-1/train/model"

@@ -1,0 +1,45 @@
+import json
+
+from {{ cookiecutter.package_name }} import settings
+from {{ cookiecutter.package_name }}.evaluate.core import primary_metric
+from {{ cookiecutter.package_name }}.infer.handler import model_fn
+from {{ cookiecutter.package_name }}.train.__main__ import main as train
+from {{ cookiecutter.package_name }}.train.core import Hyperparameters, fit
+
+
+def test_fitted_model_beats_the_quality_threshold(splits, hyperparameters):
+    model = fit(splits["train"], hyperparameters)
+    name, value = primary_metric(model, splits["validation"])
+    assert name == settings.PRIMARY_METRIC
+    assert value >= settings.QUALITY_THRESHOLD
+
+
+def test_same_seed_gives_the_same_model(splits):
+    features = splits["test"]
+    first = fit(splits["train"], Hyperparameters(n_estimators=20, seed=3))
+    second = fit(splits["train"], Hyperparameters(n_estimators=20, seed=3))
+    assert primary_metric(first, features) == primary_metric(second, features)
+
+
+def write_channels(tmp_path, splits):
+    for name in ("train", "validation"):
+        (tmp_path / name).mkdir()
+        splits[name].to_csv(tmp_path / name / f"{name}.csv", index=False)
+
+
+def test_entry_point_follows_the_sagemaker_contract(tmp_path, splits, monkeypatch, capsys):
+    write_channels(tmp_path, splits)
+    monkeypatch.setenv("SM_CHANNEL_TRAIN", str(tmp_path / "train"))
+    monkeypatch.setenv("SM_CHANNEL_VALIDATION", str(tmp_path / "validation"))
+    monkeypatch.setenv("SM_MODEL_DIR", str(tmp_path / "model"))
+    # SageMaker passes hyperparameters as command-line options.
+    assert train(["--n-estimators", "7", "--max-depth", "2", "--learning-rate", "0.2"]) == 0
+    metadata = json.loads((tmp_path / "model" / "model.json").read_text())
+    assert metadata["hyperparameters"] == {
+        "n_estimators": 7,
+        "learning_rate": 0.2,
+        "max_depth": 2,
+        "seed": 0,
+    }
+    assert f"validation:{settings.PRIMARY_METRIC}=" in capsys.readouterr().out
+    assert model_fn(str(tmp_path / "model")).problem_type == settings.PROBLEM_TYPE
