@@ -9,7 +9,6 @@ from cookiecutter.utils import simple_filter
 _UNPRINTABLE = {code: f"\\u{code:04x}" for code in [*range(0x7F, 0xA0), 0x2028, 0x2029]}
 
 
-@simple_filter
 def string_literal(value: object) -> str:
     """Quote `value` as a double-quoted string valid in Python, JSON, TOML and YAML alike.
 
@@ -17,3 +16,7 @@ def string_literal(value: object) -> str:
     (instead of Jinja's `tojson` surrogate pairs, which TOML rejects) keeps it readable.
     """
     return json.dumps(str(value), ensure_ascii=False).translate(_UNPRINTABLE)
+
+
+# cookiecutter loads extensions by name (cookiecutter.json "_extensions"); the filter keeps its name.
+StringLiteralExtension = simple_filter(string_literal)

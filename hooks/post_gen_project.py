@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 # Rendered by cookiecutter as JSON data; the unrendered file still imports, for the tests.
-ANSWERS_JSON = r'''{{ cookiecutter | tojson }}'''
+ANSWERS_JSON = r"""{{ cookiecutter | tojson }}"""
 
 SAMPLE_DATA = {"binary_classification": "breast_cancer.csv", "regression": "diabetes.csv"}
 
@@ -28,7 +28,16 @@ def init_git(project_dir: Path, answers: dict) -> None:
     commands = [
         ["init", "--quiet", "--initial-branch=main"],
         ["add", "--all"],
-        [*identity, "-c", "commit.gpgsign=false", "commit", "--quiet", "--no-verify", "-m", "Generate the project from the template"],
+        [
+            *identity,
+            "-c",
+            "commit.gpgsign=false",
+            "commit",
+            "--quiet",
+            "--no-verify",
+            "-m",
+            "Generate the project from the template",
+        ],
         ["checkout", "--quiet", "-b", "dev"],
     ]
     for command in commands:

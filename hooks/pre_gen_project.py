@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 # Rendered by cookiecutter as JSON data; the unrendered file still imports, for the tests.
-ANSWERS_JSON = r'''{{ cookiecutter | tojson }}'''
+ANSWERS_JSON = r"""{{ cookiecutter | tojson }}"""
 
 SLUG = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*")
 PACKAGE = re.compile(r"[a-z_][a-z0-9_]*")
@@ -63,7 +63,9 @@ def check_slug_and_package(answers: dict) -> list[str]:
             f"letter, e.g. 'customer-churn'"
         )
     if not PACKAGE.fullmatch(package):
-        problems.append(f"package_name {package!r}: use lowercase letters, digits and underscores, e.g. 'customer_churn'")
+        problems.append(
+            f"package_name {package!r}: use lowercase letters, digits and underscores, e.g. 'customer_churn'"
+        )
     elif keyword.iskeyword(package):
         problems.append(f"package_name {package!r}: is a Python keyword; choose another name, e.g. '{package}_ml'")
     elif package in sys.stdlib_module_names:
@@ -97,7 +99,11 @@ def check_derived_names(answers: dict, naming) -> list[str]:
         ]
     worst_branch = "feature/" + "x" * 40
     names = naming.derive_names(slug, worst_branch, account, region).values()
-    return [f"project_slug {slug!r}: {problem}; choose another project_slug" for name in names if (problem := name.problem())]
+    return [
+        f"project_slug {slug!r}: {problem}; choose another project_slug"
+        for name in names
+        if (problem := name.problem())
+    ]
 
 
 def check_choices(answers: dict, choices: dict[str, list[str]]) -> list[str]:

@@ -1,0 +1,34 @@
+# The template's human interface: `make help` lists the targets.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# The template's own Python; the project template is linted once rendered, by the tests.
+LINTED := harness.py local_extensions.py hooks scripts tests
+
+.DEFAULT_GOAL := help
+.PHONY: help test lint demo bench clean
+
+help:  ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-6s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade "pip>=25.1"
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --group test
+	@touch $@
+
+lint: $(VENV)/.installed  ## Lint the template's own Python (generated code is linted by the tests)
+	$(BIN)/ruff check $(LINTED)
+	$(BIN)/ruff format --check $(LINTED)
+
+test: lint  ## Render every variant and run the whole harness
+	$(BIN)/python -m pytest
+
+demo: $(VENV)/.installed  ## Render the default project into build/demo and run it end to end
+	$(BIN)/python scripts/demo.py
+
+bench: $(VENV)/.installed  ## Time rendering, the local run, the generated tests and inference
+	$(BIN)/python scripts/bench.py
+
+clean:  ## Remove the harness environment and every build output
+	rm -rf $(VENV) build .pytest_cache .ruff_cache

@@ -1,0 +1,107 @@
+"""Shared by the template's tests, `make demo` and `make bench`.
+
+Renders the template, finds Python interpreters, and builds the environments that run the
+generated projects. Those environments hold the generated projects' dependencies (read from
+rendered pyproject.toml files, so they never drift) and are built once per Python version and
+dependency set under build/envs/, then reused by every render and every later run.
+"""
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import tomllib
+from pathlib import Path
+
+TEMPLATE_DIR = Path(__file__).resolve().parent
+BUILD_DIR = TEMPLATE_DIR / "build"
+OPTIONS = json.loads((TEMPLATE_DIR / "cookiecutter.json").read_text(encoding="utf-8"))
+CHOICES = {name: value for name, value in OPTIONS.items() if isinstance(value, list) and not name.startswith("_")}
+DEFAULT_PYTHON = CHOICES["python_version"][0]
+
+
+def render(output_dir: Path, **answers: str) -> Path:
+    """Render the template without prompts; return the new project's directory."""
+    from cookiecutter.main import cookiecutter
+
+    answers.setdefault("_init_git", "no")
+    return Path(cookiecutter(str(TEMPLATE_DIR), no_input=True, output_dir=str(output_dir), extra_context=answers))
+
+
+def render_replay(output_dir: Path, **answers: str) -> Path:
+    """Render from a replay file: answers reach the files verbatim, as typed answers do.
+
+    Unlike `render`, cookiecutter neither renders these answers as Jinja nor checks them
+    against the choices, so this is how the tests hand the pre-generation hook raw input.
+    """
+    from cookiecutter.main import cookiecutter
+    from slugify import slugify
+
+    context = {name: value[0] if name in CHOICES else value for name, value in OPTIONS.items()}
+    context.update(answers)
+    context["project_slug"] = answers.get("project_slug", slugify(context["project_name"]))
+    context["package_name"] = answers.get("package_name", context["project_slug"].replace("-", "_"))
+    context["staging_account_id"] = answers.get("staging_account_id", context["dev_account_id"])
+    context["prod_account_id"] = answers.get("prod_account_id", context["staging_account_id"])
+    context["_init_git"] = answers.get("_init_git", "no")
+    with tempfile.TemporaryDirectory() as replay_dir:
+        replay_file = Path(replay_dir) / "answers.json"
+        replay_file.write_text(json.dumps({"cookiecutter": context}), encoding="utf-8")
+        return Path(cookiecutter(str(TEMPLATE_DIR), replay=str(replay_file), output_dir=str(output_dir)))
+
+
+def find_python(version: str) -> str | None:
+    """An interpreter for `version` (e.g. "3.12"): on PATH, else under pyenv; None if absent."""
+    pyenv_root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
+    candidates = [shutil.which(f"python{version}")]
+    candidates += sorted(str(path) for path in pyenv_root.glob(f"versions/{version}.*/bin/python{version}"))
+    for candidate in filter(None, candidates):
+        result = subprocess.run(
+            [candidate, "-c", "import sys, venv; print('%d.%d' % sys.version_info[:2])"],
+            capture_output=True,
+            text=True,
+        )
+        if result.returncode == 0 and result.stdout.strip() == version:
+            return candidate
+    return None
+
+
+def project_requirements() -> list[str]:
+    """The union of the generated projects' runtime and dev dependencies over all frameworks."""
+    requirements = set()
+    with tempfile.TemporaryDirectory() as scratch:
+        for framework in CHOICES["model_framework"]:
+            project = render(Path(scratch) / framework, model_framework=framework)
+            metadata = tomllib.loads((project / "pyproject.toml").read_text())["project"]
+            requirements.update(metadata["dependencies"], metadata["optional-dependencies"]["dev"])
+    return sorted(requirements)
+
+
+def project_env(version: str) -> Path:
+    """The Python of a reusable environment with every generated project's dependencies.
+
+    Built under build/envs/ on first use, keyed by the Python version and the dependency list;
+    a half-built environment (no .complete marker) is rebuilt.
+    """
+    python = find_python(version)
+    if python is None:
+        raise RuntimeError(
+            f"Python {version} not found; install it (e.g. pyenv install {version}) or put python{version} on PATH"
+        )
+    requirements = project_requirements()
+    key = hashlib.sha256("\n".join([version, *requirements]).encode()).hexdigest()[:12]
+    env_dir = BUILD_DIR / "envs" / f"py{version}-{key}"
+    env_python = env_dir / "bin" / "python"
+    if (env_dir / ".complete").exists():
+        return env_python
+    shutil.rmtree(env_dir, ignore_errors=True)
+    print(f"harness: building {env_dir.relative_to(TEMPLATE_DIR)} (once)", file=sys.stderr)
+    subprocess.run([python, "-m", "venv", str(env_dir)], check=True)
+    pip = [str(env_python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    subprocess.run([*pip, "--upgrade", "pip", "setuptools>=77"], check=True)
+    subprocess.run([*pip, *requirements], check=True)
+    (env_dir / ".complete").touch()
+    return env_python

@@ -1,0 +1,39 @@
+"""Fixtures for the template's harness: rendering, and the reusable project environments."""
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import harness
+
+
+@pytest.fixture(scope="session")
+def project_python():
+    """A factory: the Python of the shared environment for generated projects of a version.
+
+    Outside CI a missing interpreter skips the test; in CI (CI=true) it fails it.
+    """
+
+    def python_for(version: str = harness.DEFAULT_PYTHON) -> Path:
+        if harness.find_python(version) is None:
+            message = f"Python {version} is not installed here"
+            if os.environ.get("CI") == "true":
+                pytest.fail(message)
+            pytest.skip(message)
+        return harness.project_env(version)
+
+    return python_for
+
+
+@pytest.fixture
+def render(tmp_path):
+    """Render the template into this test's folder with the given answers."""
+
+    def render_with(**answers: str) -> Path:
+        return harness.render(tmp_path, **answers)
+
+    return render_with

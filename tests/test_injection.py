@@ -1,0 +1,72 @@
+"""Answers are data: special characters give valid files, and code or Jinja stays inert text."""
+
+import ast
+import json
+import subprocess
+import sys
+import tomllib
+
+import pytest
+import yaml
+
+import harness
+from local_extensions import string_literal
+
+AWKWARD_TEXT = [
+    'He said "hi"',
+    "it's",
+    "C:\\path\\",
+    "two\nlines\r\nand a\ttab",
+    "naïve café, Ærø, 東京, emoji 😀",
+    "del \x7f, next line \x85, separators \u2028 \u2029, nul \x00",
+    "'''\"\"\" ${HOME} $(rm -rf /) `id`",
+]
+INJECTION = "'''; import os; os.system('touch pwned'); '''\"\"\"; import os; os.system('touch pwned')"
+JINJA = "{{ cookiecutter.project_slug }} {% raw %} {# note #}"
+
+
+@pytest.mark.parametrize("text", AWKWARD_TEXT)
+def test_string_literal_reads_back_in_every_format(text):
+    literal = string_literal(text)
+    assert ast.literal_eval(literal) == text
+    assert json.loads(literal) == text
+    assert tomllib.loads(f"value = {literal}")["value"] == text
+    assert yaml.safe_load(f"value: {literal}")["value"] == text
+
+
+@pytest.fixture(scope="module")
+def awkward_project(tmp_path_factory):
+    answers = {
+        "project_name": 'Prévision "Ventes" d\'été',
+        "description": "\n".join([*AWKWARD_TEXT, INJECTION, JINJA]),
+        "author_name": 'O\'Brien "Bob" \\ Ünal',
+        "author_email": "o'brien+ml@example.com",
+    }
+    output_dir = tmp_path_factory.mktemp("awkward")
+    return harness.render_replay(output_dir, **answers), answers
+
+
+def test_awkward_answers_give_valid_files(awkward_project):
+    project, answers = awkward_project
+    assert project.name == "prevision-ventes-d-ete"
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert pyproject["description"] == " ".join(answers["description"].splitlines())
+    assert pyproject["authors"] == [{"name": answers["author_name"], "email": answers["author_email"]}]
+    for path in project.rglob("*"):
+        if path.suffix == ".py":
+            compile(path.read_text(encoding="utf-8"), str(path), "exec")
+        elif path.suffix in (".yaml", ".yml"):
+            yaml.safe_load(path.read_text(encoding="utf-8"))
+        elif path.suffix in (".json", ".ipynb"):
+            json.loads(path.read_text(encoding="utf-8"))
+    lint = subprocess.run([sys.executable, "-m", "ruff", "check", "--no-cache", "."], cwd=project, capture_output=True)
+    assert lint.returncode == 0, lint.stdout
+
+
+def test_code_and_jinja_in_answers_stay_inert(awkward_project):
+    project, _ = awkward_project
+    assert not list(project.parent.rglob("pwned"))
+    assert not list(harness.TEMPLATE_DIR.rglob("pwned"))
+    readme = (project / "README.md").read_text(encoding="utf-8")
+    assert JINJA in readme  # shown as typed, not rendered
+    assert INJECTION in readme

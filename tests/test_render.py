@@ -1,0 +1,119 @@
+"""Every choice value renders, the interacting combinations render, and nothing is left over."""
+
+import json
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+import yaml
+
+import harness
+
+LEFTOVERS = ("{{", "{%", "{#", "cookiecutter.")
+COMBINATIONS = [
+    {"problem_type": problem, "model_framework": framework}
+    for problem in harness.CHOICES["problem_type"]
+    for framework in harness.CHOICES["model_framework"]
+]
+CHOICE_VALUES = [(option, value) for option, values in harness.CHOICES.items() for value in values]
+
+
+def project_files(project: Path) -> list[Path]:
+    return [path for path in project.rglob("*") if path.is_file() and ".git" not in path.parts]
+
+
+def assert_fully_rendered(project: Path) -> None:
+    for path in project_files(project):
+        relative = str(path.relative_to(project))
+        assert not any(marker in relative for marker in LEFTOVERS), relative
+        text = path.read_text(encoding="utf-8")
+        for marker in LEFTOVERS:
+            assert marker not in text, f"{relative} still contains {marker!r}"
+
+
+def assert_structured_files_parse(project: Path) -> None:
+    for path in project_files(project):
+        text = path.read_text(encoding="utf-8")
+        if path.suffix == ".toml":
+            tomllib.loads(text)
+        elif path.suffix in (".json", ".ipynb"):
+            json.loads(text)
+        elif path.suffix in (".yaml", ".yml"):
+            yaml.safe_load(text)
+        elif path.suffix == ".py":
+            compile(text, str(path), "exec")
+
+
+def ruff(project: Path, *args: str) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "ruff", *args, "--no-cache", "."]
+    return subprocess.run(command, cwd=project, capture_output=True, text=True)
+
+
+def test_default_renders_the_documented_layout(render):
+    project = render()
+    assert project.name == "customer-churn"
+    package = project / "src" / "customer_churn"
+    for step in ("data", "train", "evaluate", "infer", "pipeline"):
+        assert (package / step / "__init__.py").exists(), step
+    for path in ("settings.py", "naming.py"):
+        assert (package / path).exists()
+    for path in ("README.md", "CONTRIBUTING.md", "Makefile", "pyproject.toml", ".pre-commit-config.yaml"):
+        assert (project / path).exists(), path
+    assert [path.name for path in (project / "notebooks").iterdir()] == ["exploration.ipynb"]
+    assert_fully_rendered(project)
+
+
+@pytest.mark.parametrize(("option", "value"), CHOICE_VALUES, ids=[f"{o}={v}" for o, v in CHOICE_VALUES])
+def test_every_choice_value_renders_clean_code(render, option, value):
+    project = render(**{option: value})
+    assert_fully_rendered(project)
+    assert_structured_files_parse(project)
+    check, formatting = ruff(project, "check"), ruff(project, "format", "--check")
+    assert check.returncode == 0, check.stdout
+    assert formatting.returncode == 0, formatting.stdout
+
+
+@pytest.mark.parametrize("answers", COMBINATIONS, ids=lambda a: "-".join(a.values()))
+def test_combinations_render_clean_code_and_keep_only_their_data(render, answers):
+    project = render(**answers)
+    assert_fully_rendered(project)
+    assert_structured_files_parse(project)
+    assert ruff(project, "check").returncode == 0
+    assert ruff(project, "format", "--check").returncode == 0
+    samples = [path.name for path in (project / "data" / "sample").iterdir()]
+    expected = "breast_cancer.csv" if answers["problem_type"] == "binary_classification" else "diabetes.csv"
+    assert samples == [expected]
+    dependencies = tomllib.loads((project / "pyproject.toml").read_text())["project"]["dependencies"]
+    assert any(dep.startswith("xgboost") for dep in dependencies) == (answers["model_framework"] == "xgboost")
+
+
+def test_python_version_reaches_the_tooling(render):
+    project = render(python_version="3.13")
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text())
+    assert pyproject["project"]["requires-python"] == ">=3.13"
+    assert pyproject["tool"]["ruff"]["target-version"] == "py313"
+    assert "PYTHON ?= python3.13" in (project / "Makefile").read_text()
+
+
+def test_git_repository_has_main_and_dev(render):
+    project = render(_init_git="yes")
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=project, capture_output=True, text=True, check=True).stdout
+
+    assert git("branch", "--show-current").strip() == "dev"
+    assert set(git("branch", "--format=%(refname:short)").split()) == {"main", "dev"}
+    assert git("rev-parse", "main") == git("rev-parse", "dev")
+    assert git("status", "--porcelain") == ""
+
+
+def test_git_can_be_skipped(render):
+    assert not (render(_init_git="no") / ".git").exists()
+
+
+def test_one_account_for_all_stages_is_the_default(render):
+    settings = (render(dev_account_id="222222222222") / "src" / "customer_churn" / "settings.py").read_text()
+    for stage in ("DEV", "STAGING", "PROD"):
+        assert f'{stage}_ACCOUNT_ID = "222222222222"' in settings
