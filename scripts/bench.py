@@ -1,0 +1,85 @@
+"""`make bench`: medians of the speed goals on this machine, against their targets.
+
+Times what a user waits for: a default render, the local end-to-end run and the generated test
+suite (each a fresh process, imports included), the import of `<package>.infer`, and one
+single-row prediction through the serving handler.
+"""
+
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import harness
+
+PACKAGE = "customer_churn"
+LATENCY_SCRIPT = f"""
+import statistics, sys, time
+from {PACKAGE}.data import schema
+from {PACKAGE}.infer import input_fn, model_fn, output_fn, predict_fn
+model = model_fn(sys.argv[1])
+row = ",".join(["1.0"] * len(schema.FEATURES))
+timings = []
+for _ in range(300):
+    start = time.perf_counter()
+    output_fn(predict_fn(input_fn(row, "text/csv"), model), "application/json")
+    timings.append(time.perf_counter() - start)
+print(statistics.median(timings))
+"""
+IMPORT_SCRIPT = f"import time; start = time.perf_counter(); import {PACKAGE}.infer; print(time.perf_counter() - start)"
+
+
+def median_seconds(action, rounds: int) -> float:
+    timings = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        action()
+        timings.append(time.perf_counter() - start)
+    return statistics.median(timings)
+
+
+def printed_median(command: list[str], cwd: Path, rounds: int) -> float:
+    outputs = [
+        subprocess.run(command, cwd=cwd, capture_output=True, text=True, check=True).stdout for _ in range(rounds)
+    ]
+    return statistics.median(float(output) for output in outputs)
+
+
+def main() -> int:
+    python = str(harness.project_env(harness.DEFAULT_PYTHON))
+    with tempfile.TemporaryDirectory() as scratch_dir:
+        scratch = Path(scratch_dir)
+        renders = iter(range(100))
+        render = median_seconds(lambda: harness.render(scratch / f"render-{next(renders)}"), rounds=7)
+        project = harness.render(scratch / "project")
+
+        def run(*args: str) -> None:
+            subprocess.run([python, *args], cwd=project, capture_output=True, check=True)
+
+        local_args = ["-m", f"{PACKAGE}.pipeline.local", "--runs-dir", "runs", "--registry-dir", "registry"]
+        local_run = median_seconds(lambda: run(*local_args), rounds=5)
+        test_suite = median_seconds(lambda: run("-m", "pytest", "-q", "-p", "no:cacheprovider"), rounds=3)
+        importing = printed_median([python, "-c", IMPORT_SCRIPT], cwd=project / "src", rounds=9)
+        model_dir = next((project / "runs").iterdir()) / "train" / "model"
+        latency = printed_median([python, "-c", LATENCY_SCRIPT, str(model_dir)], cwd=project / "src", rounds=3)
+
+    rows = [
+        ("default render", render, 0.5),
+        ("local end-to-end run", local_run, 10.0),
+        ("generated test suite", test_suite, None),
+        (f"import {PACKAGE}.infer", importing, 0.3),
+        ("single-row prediction", latency, None),
+    ]
+    print(f"{'benchmark (median)':<28}{'seconds':>10}{'target':>10}")
+    for name, seconds, target in rows:
+        verdict = "" if target is None else f"{'<':>4} {target:<5}{'ok' if seconds < target else 'MISSED'}"
+        print(f"{name:<28}{seconds:>10.4f}{verdict}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,34 @@
+"""`make demo`: render the default project, set it up with its own Makefile, run it end to end.
+
+Each demo renders into a new folder under build/demo/, so an earlier demo and its runs are
+never overwritten; the demo virtualenv (build/demo/venv) is shared between demos.
+"""
+
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import harness
+
+
+def main() -> int:
+    version = harness.DEFAULT_PYTHON
+    python = harness.find_python(version)
+    if python is None:
+        print(f"demo: error: Python {version} not found; install it or put python{version} on PATH", file=sys.stderr)
+        return 1
+    demo_dir = harness.BUILD_DIR / "demo"
+    output_dir = demo_dir / datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    project = harness.render(output_dir, _init_git="yes")
+    print(f"demo: rendered the default project into {project}", flush=True)
+    make = ["make", "run-local", f"PYTHON={python}", f"VENV={demo_dir / 'venv'}"]
+    result = subprocess.run(make, cwd=project)
+    print(f"\ndemo: the paths above are relative to {project}")
+    return result.returncode
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,42 @@
+"""Generated projects pass their own test suites on every supported Python, and install."""
+
+import os
+import subprocess
+
+import pytest
+
+import harness
+from test_render import COMBINATIONS
+
+OTHER_PYTHONS = [version for version in harness.CHOICES["python_version"] if version != harness.DEFAULT_PYTHON]
+
+
+def run_suite(project, python) -> subprocess.CompletedProcess:
+    command = [str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+    result = subprocess.run(command, cwd=project, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    return result
+
+
+@pytest.mark.parametrize("answers", COMBINATIONS, ids=lambda answers: "-".join(answers.values()))
+def test_generated_suite_passes(render, project_python, answers):
+    result = run_suite(render(**answers), project_python())
+    assert " passed" in result.stdout
+    assert " failed" not in result.stdout and " skipped" not in result.stdout
+
+
+@pytest.mark.parametrize("version", OTHER_PYTHONS)
+def test_generated_suite_passes_on_each_python(render, project_python, version):
+    run_suite(render(python_version=version, model_framework="xgboost"), project_python(version))
+
+
+def test_fresh_project_sets_up_and_tests_itself_with_make(render, project_python):
+    """`make test` in a new project: its own virtualenv, its pinned tools, lint, the suite."""
+    project_python()  # the pip cache now holds every wheel the project needs
+    project = render(_init_git="yes")
+    python = harness.find_python(harness.DEFAULT_PYTHON)
+    env = {**os.environ, "PRE_COMMIT_HOME": str(harness.BUILD_DIR / "pre-commit")}
+    result = subprocess.run(["make", "test", f"PYTHON={python}"], cwd=project, capture_output=True, text=True, env=env)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    assert " passed" in result.stdout
+    assert (project / ".git" / "hooks" / "pre-commit").exists()

@@ -1,0 +1,91 @@
+"""In a git-initialised generated project, the pre-commit hooks really guard the repository."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+import harness
+
+ENV = {
+    **os.environ,
+    "GIT_AUTHOR_NAME": "Test",
+    "GIT_AUTHOR_EMAIL": "test@example.com",
+    "GIT_COMMITTER_NAME": "Test",
+    "GIT_COMMITTER_EMAIL": "test@example.com",
+    "PRE_COMMIT_HOME": str(harness.BUILD_DIR / "pre-commit"),
+}
+
+
+def run(project, *command: str) -> subprocess.CompletedProcess:
+    return subprocess.run(command, cwd=project, capture_output=True, text=True, env=ENV)
+
+
+def git(project, *args: str) -> subprocess.CompletedProcess:
+    return run(project, "git", *args)
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    project = harness.render(tmp_path_factory.mktemp("hooks"), _init_git="yes")
+    installed = run(project, sys.executable, "-m", "pre_commit", "install", "--install-hooks")
+    assert installed.returncode == 0, installed.stdout + installed.stderr
+    assert git(project, "switch", "--quiet", "-c", "feature/first").returncode == 0
+    return project
+
+
+def test_all_hooks_pass_on_the_generated_files(project):
+    result = run(project, sys.executable, "-m", "pre_commit", "run", "--all-files")
+    assert result.returncode == 0, result.stdout
+    assert git(project, "status", "--porcelain").stdout == ""
+
+
+def test_notebook_outputs_are_stripped_on_commit(project):
+    git(project, "switch", "--quiet", "feature/first")
+    notebook = json.loads((project / "notebooks" / "exploration.ipynb").read_text())
+    code_cell = next(cell for cell in notebook["cells"] if cell["cell_type"] == "code")
+    code_cell["execution_count"] = 3
+    code_cell["outputs"] = [{"output_type": "stream", "name": "stdout", "text": ["secret result\n"]}]
+    path = project / "notebooks" / "with_outputs.ipynb"
+    path.write_text(json.dumps(notebook, indent=1) + "\n")
+    git(project, "add", str(path))
+    first = git(project, "commit", "-m", "Add a notebook with outputs")
+    assert first.returncode != 0  # the hook rewrote the file: review and add it again
+    assert "secret result" not in path.read_text()
+    git(project, "add", str(path))
+    second = git(project, "commit", "-m", "Add a notebook")
+    assert second.returncode == 0, second.stdout + second.stderr
+    committed = json.loads(git(project, "show", "HEAD:notebooks/with_outputs.ipynb").stdout)
+    for cell in committed["cells"]:
+        if cell["cell_type"] == "code":
+            assert cell["outputs"] == [] and cell["execution_count"] is None
+
+
+@pytest.mark.parametrize("branch", ["main", "dev"])
+def test_commit_on_protected_branch_is_refused(project, branch):
+    git(project, "switch", "--quiet", branch)
+    head = git(project, "rev-parse", "HEAD").stdout
+    (project / "direct.txt").write_text("a direct change\n")
+    git(project, "add", "direct.txt")
+    result = git(project, "commit", "-m", "Direct commit")
+    assert result.returncode != 0
+    assert "refuse commits on main and dev" in result.stdout + result.stderr
+    assert git(project, "rev-parse", "HEAD").stdout == head
+    git(project, "reset", "--quiet", "--hard")  # drops the staged file
+    git(project, "switch", "--quiet", "feature/first")
+
+
+def test_push_needs_a_conventional_branch_name(project, tmp_path):
+    remote = tmp_path / "remote.git"
+    assert git(tmp_path, "init", "--quiet", "--bare", str(remote)).returncode == 0
+    git(project, "remote", "add", "origin", str(remote))
+    git(project, "switch", "--quiet", "-c", "my-work")
+    refused = git(project, "push", "origin", "my-work")
+    assert refused.returncode != 0
+    assert "is not named feature/" in refused.stdout + refused.stderr
+    git(project, "switch", "--quiet", "feature/first")
+    accepted = git(project, "push", "origin", "feature/first")
+    assert accepted.returncode == 0, accepted.stdout + accepted.stderr
+    git(project, "remote", "remove", "origin")
