@@ -21,6 +21,12 @@ BUILD_DIR = TEMPLATE_DIR / "build"
 OPTIONS = json.loads((TEMPLATE_DIR / "cookiecutter.json").read_text(encoding="utf-8"))
 CHOICES = {name: value for name, value in OPTIONS.items() if isinstance(value, list) and not name.startswith("_")}
 DEFAULT_PYTHON = CHOICES["python_version"][0]
+# The options that change generated code together: every pairing is rendered and tested.
+COMBINATIONS = [
+    {"problem_type": problem, "model_framework": framework}
+    for problem in CHOICES["problem_type"]
+    for framework in CHOICES["model_framework"]
+]
 
 
 def render(output_dir: Path, **answers: str) -> Path:

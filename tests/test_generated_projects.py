@@ -6,7 +6,6 @@ import subprocess
 import pytest
 
 import harness
-from test_render import COMBINATIONS
 
 OTHER_PYTHONS = [version for version in harness.CHOICES["python_version"] if version != harness.DEFAULT_PYTHON]
 
@@ -18,7 +17,7 @@ def run_suite(project, python) -> subprocess.CompletedProcess:
     return result
 
 
-@pytest.mark.parametrize("answers", COMBINATIONS, ids=lambda answers: "-".join(answers.values()))
+@pytest.mark.parametrize("answers", harness.COMBINATIONS, ids=lambda answers: "-".join(answers.values()))
 def test_generated_suite_passes(render, project_python, answers):
     result = run_suite(render(**answers), project_python())
     assert " passed" in result.stdout

@@ -12,11 +12,6 @@ import yaml
 import harness
 
 LEFTOVERS = ("{{", "{%", "{#", "cookiecutter.")
-COMBINATIONS = [
-    {"problem_type": problem, "model_framework": framework}
-    for problem in harness.CHOICES["problem_type"]
-    for framework in harness.CHOICES["model_framework"]
-]
 CHOICE_VALUES = [(option, value) for option, values in harness.CHOICES.items() for value in values]
 
 
@@ -75,7 +70,7 @@ def test_every_choice_value_renders_clean_code(render, option, value):
     assert formatting.returncode == 0, formatting.stdout
 
 
-@pytest.mark.parametrize("answers", COMBINATIONS, ids=lambda a: "-".join(a.values()))
+@pytest.mark.parametrize("answers", harness.COMBINATIONS, ids=lambda a: "-".join(a.values()))
 def test_combinations_render_clean_code_and_keep_only_their_data(render, answers):
     project = render(**answers)
     assert_fully_rendered(project)
