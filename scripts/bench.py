@@ -5,6 +5,7 @@ suite (each a fresh process, imports included), the import of `<package>.infer`,
 single-row prediction through the serving handler.
 """
 
+import os
 import statistics
 import subprocess
 import sys
@@ -42,11 +43,15 @@ def median_seconds(action, rounds: int) -> float:
     return statistics.median(timings)
 
 
-def printed_median(command: list[str], cwd: Path, rounds: int) -> float:
-    outputs = [
-        subprocess.run(command, cwd=cwd, capture_output=True, text=True, check=True).stdout for _ in range(rounds)
-    ]
-    return statistics.median(float(output) for output in outputs)
+def run_in(project: Path, command: list[str]) -> subprocess.CompletedProcess:
+    """Run a command in the project, its package importable as from an installed copy."""
+    env = {**os.environ, "PYTHONPATH": str(project / "src")}
+    return subprocess.run(command, cwd=project, env=env, capture_output=True, text=True, check=True)
+
+
+def printed_median(command: list[str], project: Path, rounds: int) -> float:
+    """The median of the number the command prints, over `rounds` runs."""
+    return statistics.median(float(run_in(project, command).stdout) for _ in range(rounds))
 
 
 def main() -> int:
@@ -54,18 +59,17 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as scratch_dir:
         scratch = Path(scratch_dir)
         renders = iter(range(100))
-        render = median_seconds(lambda: harness.render(scratch / f"render-{next(renders)}"), rounds=7)
+        # The true default, git repository included.
+        render = median_seconds(lambda: harness.render(scratch / f"render-{next(renders)}", _init_git="yes"), rounds=7)
         project = harness.render(scratch / "project")
 
-        def run(*args: str) -> None:
-            subprocess.run([python, *args], cwd=project, capture_output=True, check=True)
-
-        local_args = ["-m", f"{PACKAGE}.pipeline.local", "--runs-dir", "runs", "--registry-dir", "registry"]
-        local_run = median_seconds(lambda: run(*local_args), rounds=5)
-        test_suite = median_seconds(lambda: run("-m", "pytest", "-q", "-p", "no:cacheprovider"), rounds=3)
-        importing = printed_median([python, "-c", IMPORT_SCRIPT], cwd=project / "src", rounds=9)
+        local_run_command = [python, "-m", f"{PACKAGE}.pipeline.local", "--runs-dir", "runs"]
+        local_run = median_seconds(lambda: run_in(project, local_run_command), rounds=5)
+        test_command = [python, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+        test_suite = median_seconds(lambda: run_in(project, test_command), rounds=3)
+        importing = printed_median([python, "-c", IMPORT_SCRIPT], project, rounds=9)
         model_dir = next((project / "runs").iterdir()) / "train" / "model"
-        latency = printed_median([python, "-c", LATENCY_SCRIPT, str(model_dir)], cwd=project / "src", rounds=3)
+        latency = printed_median([python, "-c", LATENCY_SCRIPT, str(model_dir)], project, rounds=3)
 
     rows = [
         ("default render", render, 0.5),
