@@ -34,10 +34,19 @@ def test_branch_names_are_distinct_from_main_and_dev():
 
 
 def test_environment_comes_before_rendered_answers():
-    loaded = load(SAGEMAKER_PROJECT_NAME="studio-project", AWS_REGION="eu-west-1")
+    loaded = load(
+        SAGEMAKER_PROJECT_NAME="studio-project",
+        SAGEMAKER_PROJECT_ID="p-abcdef123456",
+        AWS_REGION="eu-west-1",
+        DEV_ACCOUNT_ID="222222222222",
+        PROD_ACCOUNT_ID="333333333333",
+    )
     assert loaded.use_case == "studio-project"
+    assert loaded.sagemaker_project_id == "p-abcdef123456"
     assert loaded.region == "eu-west-1"
-    assert loaded.names["artifact_bucket"].endswith("-eu-west-1")
+    assert loaded.names["artifact_bucket"] == "studio-project-ml-222222222222-eu-west-1"
+    assert loaded.staging_account_id == settings.STAGING_ACCOUNT_ID
+    assert loaded.prod_account_id == "333333333333"
 
 
 def test_unknown_region_is_refused():

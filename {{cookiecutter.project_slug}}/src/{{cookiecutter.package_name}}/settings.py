@@ -15,7 +15,6 @@ from . import naming
 
 # Answers rendered when the project was generated.
 PROJECT_SLUG = {{ cookiecutter.project_slug | string_literal }}
-PACKAGE_NAME = {{ cookiecutter.package_name | string_literal }}
 AWS_REGION = {{ cookiecutter.aws_region | string_literal }}
 DEV_ACCOUNT_ID = {{ cookiecutter.dev_account_id | string_literal }}
 STAGING_ACCOUNT_ID = {{ cookiecutter.staging_account_id | string_literal }}
