@@ -11,6 +11,11 @@ from pathlib import Path
 import joblib
 import numpy as np
 import pandas as pd
+{%- if cookiecutter.model_framework == "xgboost" %}
+from xgboost import {{ "XGBClassifier" if cookiecutter.problem_type == "binary_classification" else "XGBRegressor" }} as Estimator
+{%- else %}
+from sklearn.ensemble import {{ "HistGradientBoostingClassifier" if cookiecutter.problem_type == "binary_classification" else "HistGradientBoostingRegressor" }} as Estimator
+{%- endif %}
 
 from .. import settings
 from ..data import schema
@@ -27,30 +32,23 @@ class Hyperparameters:
     seed: int = 0
 
 
-def build_estimator(hyperparameters: Hyperparameters):
-    """The untrained estimator for this use case's problem type and framework."""
-    params = asdict(hyperparameters)
+def build_estimator(hyperparameters: Hyperparameters) -> Estimator:
+    """The untrained estimator, configured by the hyperparameters."""
+    return Estimator(
 {%- if cookiecutter.model_framework == "xgboost" %}
-    from xgboost import {{ "XGBClassifier" if cookiecutter.problem_type == "binary_classification" else "XGBRegressor" }} as Estimator
-
-    return Estimator(
-        n_estimators=params["n_estimators"],
-        learning_rate=params["learning_rate"],
-        max_depth=params["max_depth"],
-        random_state=params["seed"],
+        n_estimators=hyperparameters.n_estimators,
+        learning_rate=hyperparameters.learning_rate,
+        max_depth=hyperparameters.max_depth,
+        random_state=hyperparameters.seed,
         n_jobs=1,
-    )
 {%- else %}
-    from sklearn.ensemble import {{ "HistGradientBoostingClassifier" if cookiecutter.problem_type == "binary_classification" else "HistGradientBoostingRegressor" }} as Estimator
-
-    return Estimator(
-        max_iter=params["n_estimators"],
-        learning_rate=params["learning_rate"],
-        max_depth=params["max_depth"],
-        random_state=params["seed"],
+        max_iter=hyperparameters.n_estimators,
+        learning_rate=hyperparameters.learning_rate,
+        max_depth=hyperparameters.max_depth,
+        random_state=hyperparameters.seed,
         early_stopping=False,
-    )
 {%- endif %}
+    )
 
 
 def features_and_target(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
