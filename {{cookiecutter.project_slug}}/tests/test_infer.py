@@ -104,6 +104,17 @@ def test_batch_command_writes_predictions_beside_the_rows(tmp_path, model_dir, s
     assert set(records[0]) == {*splits["test"].columns, *prediction_columns}
 
 
+def test_batch_command_without_a_model_says_so(tmp_path, capsys):
+    source = tmp_path / "in.csv"
+    source.write_text("a\n1\n")
+    args = ["--model-dir", tmp_path / "no-model", "--input", source, "--output", tmp_path / "o.csv"]
+    with pytest.raises(SystemExit) as exit_info:
+        predict([str(arg) for arg in args])
+    assert exit_info.value.code == 2
+    assert "no model bundle" in capsys.readouterr().err
+    assert not (tmp_path / "o.csv").exists()
+
+
 def test_importing_the_handler_loads_no_heavy_library():
     # Serving containers import the handler on start-up: heavy libraries wait for the model.
     code = (

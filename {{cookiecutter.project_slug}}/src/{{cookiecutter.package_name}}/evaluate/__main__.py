@@ -40,7 +40,11 @@ def main(argv: list[str] | None = None) -> int:
     except DataValidationError as error:
         parser.exit(2, f"evaluate: error: {error}\n")
     with tempfile.TemporaryDirectory() as scratch:
-        report = evaluate(load_model(args.model_dir, Path(scratch)), test)
+        try:
+            model = load_model(args.model_dir, Path(scratch))
+        except FileNotFoundError as error:
+            parser.exit(2, f"evaluate: error: {error}\n")
+        report = evaluate(model, test)
     args.output_dir.mkdir(parents=True, exist_ok=True)
     (args.output_dir / REPORT_FILE).write_text(json.dumps(report, indent=2) + "\n")
     print(f"evaluate: wrote {args.output_dir / REPORT_FILE}")

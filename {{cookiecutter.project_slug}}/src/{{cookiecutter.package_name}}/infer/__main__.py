@@ -16,11 +16,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--input", type=Path, required=True, help="CSV file with a header row")
     parser.add_argument("--output", type=Path, required=True, help="CSV file to write")
     args = parser.parse_args(argv)
-    model = model_fn(str(args.model_dir))
-    with args.input.open(newline="") as source:
-        records = list(csv.DictReader(source))
     try:
+        model = model_fn(str(args.model_dir))
+        with args.input.open(newline="") as source:
+            records = list(csv.DictReader(source))
         predictions = predict_fn(records, model)
+    except FileNotFoundError as error:
+        parser.exit(2, f"predict: error: {error}\n")
     except InvalidRequestError as error:
         parser.exit(2, f"predict: error: {args.input}: {error}\n")
     args.output.parent.mkdir(parents=True, exist_ok=True)

@@ -42,6 +42,10 @@ def model_fn(model_dir: str) -> Model:
     import joblib
 
     directory = Path(model_dir)
+    if not (directory / METADATA_FILE).is_file():
+        raise FileNotFoundError(
+            f"{directory}: no model bundle ({METADATA_FILE}); train a model first"
+        )
     metadata = json.loads((directory / METADATA_FILE).read_text())
     return Model(
         estimator=joblib.load(directory / MODEL_FILE),
