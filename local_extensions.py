@@ -1,8 +1,11 @@
-"""Jinja filters for the template: answers reach generated files as data, never as code."""
+"""Jinja extensions for the template: answers reach generated files as data, never as code."""
 
 import json
 
 from cookiecutter.utils import simple_filter
+from jinja2 import Environment
+from jinja2.ext import Extension
+from jinja2.sandbox import SandboxedEnvironment
 
 # Characters that YAML or TOML refuse, or read as line breaks, inside a double-quoted string:
 # DEL, the C1 controls and the Unicode line separators. json.dumps escapes the C0 controls.
@@ -20,3 +23,24 @@ def string_literal(value: object) -> str:
 
 # cookiecutter loads extensions by name (cookiecutter.json "_extensions"); the filter keeps its name.
 StringLiteralExtension = simple_filter(string_literal)
+
+
+class SandboxExtension(Extension):
+    """Render everything in Jinja's sandbox.
+
+    cookiecutter renders command-line answers given with --no-input (and default_context values)
+    as Jinja before using them, in an environment that can reach Python internals: an answer such
+    as `{{ cycler.__init__.__globals__.os.popen('id').read() }}` would run a command. cookiecutter
+    offers no setting for a sandbox, so this extension gives its environment the sandbox's
+    attribute, item and call checks; such an answer then stops generation with a SecurityError.
+    """
+
+    def __init__(self, environment: Environment) -> None:
+        super().__init__(environment)
+        sandbox = SandboxedEnvironment()
+        environment.sandboxed = True
+        environment.intercepted_binops = sandbox.intercepted_binops
+        environment.intercepted_unops = sandbox.intercepted_unops
+        environment.getattr = sandbox.getattr
+        environment.getitem = sandbox.getitem
+        environment.call = sandbox.call

@@ -19,7 +19,7 @@ ANSWERS_JSON = r"""{{ cookiecutter | tojson }}"""
 SLUG = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*")
 PACKAGE = re.compile(r"[a-z_][a-z0-9_]*")
 ACCOUNT_ID = re.compile(r"\d{12}")
-EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+EMAIL = re.compile(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+")
 ACCOUNT_OPTIONS = ("dev_account_id", "staging_account_id", "prod_account_id")
 # Import names of the generated project's dependencies: a package of that name would shadow them.
 DEPENDENCIES = {"boto3", "botocore", "joblib", "moto", "numpy", "pandas", "pytest", "sagemaker", "sklearn", "xgboost"}

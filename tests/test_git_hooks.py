@@ -85,7 +85,9 @@ def test_push_needs_a_conventional_branch_name(project, tmp_path):
     refused = git(project, "push", "origin", "my-work")
     assert refused.returncode != 0
     assert "is not named feature/" in refused.stdout + refused.stderr
+    for branch in ("feature/first", "feature/ABC-123-login"):
+        git(project, "switch", "--quiet", "-C", branch)
+        accepted = git(project, "push", "origin", branch)
+        assert accepted.returncode == 0, accepted.stdout + accepted.stderr
     git(project, "switch", "--quiet", "feature/first")
-    accepted = git(project, "push", "origin", "feature/first")
-    assert accepted.returncode == 0, accepted.stdout + accepted.stderr
     git(project, "remote", "remove", "origin")

@@ -8,6 +8,7 @@ import tomllib
 
 import pytest
 import yaml
+from jinja2.exceptions import SecurityError
 
 import harness
 from local_extensions import string_literal
@@ -61,6 +62,34 @@ def test_awkward_answers_give_valid_files(awkward_project):
             json.loads(path.read_text(encoding="utf-8"))
     lint = subprocess.run([sys.executable, "-m", "ruff", "check", "--no-cache", "."], cwd=project, capture_output=True)
     assert lint.returncode == 0, lint.stdout
+
+
+def test_awkward_answers_give_an_installable_package(awkward_project, tmp_path):
+    project, _ = awkward_project
+    command = [
+        sys.executable,
+        "-m",
+        "pip",
+        "wheel",
+        "--quiet",
+        "--no-deps",
+        "--ignore-requires-python",
+        "--wheel-dir",
+        str(tmp_path),
+        str(project),
+    ]
+    built = subprocess.run(command, capture_output=True, text=True)
+    assert built.returncode == 0, built.stderr[-2000:]
+    assert [path.name for path in tmp_path.glob("*.whl")] == ["prevision_ventes_d_ete-0.1.0-py3-none-any.whl"]
+
+
+def test_jinja_in_command_line_answers_cannot_reach_python(tmp_path):
+    marker = tmp_path / "pwned"
+    payload = f"{{{{ cycler.__init__.__globals__.os.popen('touch {marker}').read() }}}}"
+    with pytest.raises(SecurityError):
+        harness.render(tmp_path / "out", author_name=payload)
+    assert not marker.exists()
+    assert not (tmp_path / "out").exists()
 
 
 def test_code_and_jinja_in_answers_stay_inert(awkward_project):

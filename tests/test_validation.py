@@ -29,6 +29,8 @@ INVALID = {
     "multiline-author": ({"author_name": "A\nB"}, "author_name 'A\\nB': must be one line"),
     "email-without-at": ({"author_email": "team.example.com"}, "author_email 'team.example.com': not an e-mail"),
     "email-without-domain": ({"author_email": "team@localhost"}, "not an e-mail address"),
+    "email-trailing-comma": ({"author_email": "team@example.com,"}, "author_email 'team@example.com,'"),
+    "email-angle-bracket": ({"author_email": "a<b@example.com"}, "author_email 'a<b@example.com'"),
     "region-typo": ({"aws_region": "us-east-9"}, "aws_region 'us-east-9': not an AWS region code; did you mean"),
     "region-name": ({"aws_region": "Ireland"}, "aws_region 'Ireland': not an AWS region code"),
     "dev-account-short": ({"dev_account_id": "12345"}, "dev_account_id '12345': an AWS account id is 12 digits"),

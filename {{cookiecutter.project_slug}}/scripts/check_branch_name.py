@@ -9,7 +9,7 @@ import re
 import subprocess
 import sys
 
-ALLOWED = re.compile(r"(main|dev|(feature|fix|release|hotfix)/[a-z0-9][a-z0-9._/-]*)")
+ALLOWED = re.compile(r"(main|dev|(feature|fix|release|hotfix)/[A-Za-z0-9][A-Za-z0-9._/-]*)")
 
 
 def branch_being_pushed() -> str:
@@ -28,7 +28,7 @@ def main() -> int:
     if ALLOWED.fullmatch(branch):
         return 0
     print(
-        f"branch {branch!r} is not named feature/, fix/, release/ or hotfix/<lowercase-name>; "
+        f"branch {branch!r} is not named feature/, fix/, release/ or hotfix/<name>; "
         "rename it: git branch -m feature/<name>",
         file=sys.stderr,
     )

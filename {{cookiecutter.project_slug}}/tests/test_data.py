@@ -61,6 +61,47 @@ def test_target_outside_the_classes_is_refused(tmp_path, sample_frame):
 {%- endif %}
 
 
+def test_single_outcome_is_refused(tmp_path, sample_frame):
+    frame = sample_frame.copy()
+    frame[schema.TARGET] = frame[schema.TARGET].iloc[0]
+    with pytest.raises(DataValidationError, match="single value"):
+        read_csv_files(write(tmp_path, frame))
+
+
+def test_too_few_rows_to_split_are_refused(sample_frame):
+    with pytest.raises(DataValidationError, match="too few to split"):
+        split(sample_frame.head(10))
+{%- if cookiecutter.problem_type == "binary_classification" %}
+
+
+def test_too_rare_class_to_stratify_is_refused(sample_frame):
+    by_class = sample_frame.groupby(schema.TARGET)
+    frame = pd.concat([by_class.get_group(1.0).head(60), by_class.get_group(0.0).head(1)])
+    with pytest.raises(DataValidationError, match="cannot split"):
+        split(frame)
+{%- endif %}
+
+
+def test_excel_utf8_with_byte_order_mark_is_read(tmp_path, sample_frame):
+    path = tmp_path / "excel.csv"
+    sample_frame.to_csv(path, index=False, encoding="utf-8-sig")
+    assert read_csv_files(path).columns[0] == schema.FEATURES[0]
+
+
+def test_non_utf8_file_is_refused(tmp_path, sample_frame):
+    path = tmp_path / "latin1.csv"
+    path.write_bytes(sample_frame.head(3).to_csv(index=False).encode() + b"caf\xe9\n")
+    with pytest.raises(DataValidationError, match="not UTF-8"):
+        read_csv_files(path)
+
+
+def test_row_with_extra_fields_is_refused(tmp_path, sample_frame):
+    path = write(tmp_path, sample_frame.head(5))
+    path.write_text(path.read_text() + "1,2,3," * len(schema.FEATURES) + "\n")
+    with pytest.raises(DataValidationError, match="not a valid CSV"):
+        read_csv_files(path)
+
+
 def test_missing_feature_values_are_kept(tmp_path, sample_frame):
     frame = sample_frame.copy()
     frame.loc[0, schema.FEATURES[0]] = None

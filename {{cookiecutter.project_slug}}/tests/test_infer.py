@@ -104,6 +104,31 @@ def test_batch_command_writes_predictions_beside_the_rows(tmp_path, model_dir, s
     assert set(records[0]) == {*splits["test"].columns, *prediction_columns}
 
 
+def run_batch(tmp_path, model_dir, text: str) -> int:
+    source = tmp_path / "in.csv"
+    source.write_text(text)
+    args = ["--model-dir", model_dir, "--input", source, "--output", tmp_path / "out.csv"]
+    with pytest.raises(SystemExit) as exit_info:
+        predict([str(arg) for arg in args])
+    assert not (tmp_path / "out.csv").exists()
+    return exit_info.value.code
+
+
+def test_batch_command_refuses_a_short_row(tmp_path, model_dir, splits, capsys):
+    text = splits["test"].to_csv(index=False) + "1,2,3\n"
+    assert run_batch(tmp_path, model_dir, text) == 2
+    assert "fields but the header has" in capsys.readouterr().err
+
+
+def test_batch_command_never_overwrites_an_input_column(tmp_path, model, model_dir, splits, capsys):
+    test = splits["test"].copy()
+    first_row = test[list(schema.FEATURES)].head(1).to_numpy().tolist()
+    [output_column, *_] = predict_fn(first_row, model)[0]
+    test[output_column] = 1
+    assert run_batch(tmp_path, model_dir, test.to_csv(index=False)) == 2
+    assert f"already has column(s) {output_column}" in capsys.readouterr().err
+
+
 def test_batch_command_without_a_model_says_so(tmp_path, capsys):
     source = tmp_path / "in.csv"
     source.write_text("a\n1\n")

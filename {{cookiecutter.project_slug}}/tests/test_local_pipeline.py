@@ -3,6 +3,7 @@ import json
 import pytest
 
 from {{ cookiecutter.package_name }} import settings
+from {{ cookiecutter.package_name }}.pipeline import local
 from {{ cookiecutter.package_name }}.pipeline.local import PENDING_APPROVAL, main
 
 
@@ -56,6 +57,20 @@ def test_model_below_the_threshold_is_not_registered(run_local, capsys):
     assert not (run_local.registry / run_local.group).exists()
     [run_dir] = run_local.runs.iterdir()
     assert not (run_dir / "predict").exists()
+
+
+def test_nan_metric_fails_the_gate(run_local, monkeypatch):
+    monkeypatch.setattr(local, "metric_from_report", lambda report: float("nan"))
+    assert run_local() == 1
+    assert not (run_local.registry / run_local.group).exists()
+
+
+def test_invalid_environment_is_one_clear_line(run_local, monkeypatch, capsys):
+    monkeypatch.setenv("AWS_REGION", "eu-west-9")
+    with pytest.raises(SystemExit) as exit_info:
+        run_local()
+    assert exit_info.value.code == 2
+    assert "run-local: error: AWS region 'eu-west-9'" in capsys.readouterr().err
 
 
 def test_bad_input_stops_before_training(run_local, tmp_path, capsys):

@@ -1,5 +1,7 @@
 import json
 
+import pytest
+
 from {{ cookiecutter.package_name }} import settings
 from {{ cookiecutter.package_name }}.evaluate.core import primary_metric
 from {{ cookiecutter.package_name }}.infer.handler import model_fn
@@ -25,6 +27,24 @@ def write_channels(tmp_path, splits):
     for name in ("train", "validation"):
         (tmp_path / name).mkdir()
         splits[name].to_csv(tmp_path / name / f"{name}.csv", index=False)
+
+
+def test_hyperparameters_are_accepted_in_either_spelling(tmp_path, splits):
+    write_channels(tmp_path, splits)
+    channels = ["--train", tmp_path / "train", "--validation", tmp_path / "validation"]
+    args = [*channels, "--model-dir", tmp_path / "model", "--n_estimators", "9", "--max-depth", "2"]
+    assert train([str(arg) for arg in args]) == 0
+    metadata = json.loads((tmp_path / "model" / "model.json").read_text())
+    assert metadata["hyperparameters"]["n_estimators"] == 9
+
+
+@pytest.mark.parametrize("option", [["--n-estimators", "0"], ["--learning-rate", "-1"]])
+def test_invalid_hyperparameters_are_refused_in_one_line(tmp_path, capsys, option):
+    with pytest.raises(SystemExit) as exit_info:
+        train(["--model-dir", str(tmp_path / "model"), *option])
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1].startswith("train: error:")
+    assert not (tmp_path / "model").exists()
 
 
 def test_entry_point_follows_the_sagemaker_contract(tmp_path, splits, monkeypatch, capsys):

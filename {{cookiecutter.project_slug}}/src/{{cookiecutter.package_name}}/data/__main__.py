@@ -22,10 +22,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=SPLIT_SEED)
     args = parser.parse_args(argv)
     try:
-        frame = read_csv_files(args.input)
+        parts = split(read_csv_files(args.input), seed=args.seed)
     except DataValidationError as error:
         parser.exit(2, f"preprocess: error: {error}\n")
-    for name, part in split(frame, seed=args.seed).items():
+    for name, part in parts.items():
         (args.output_dir / name).mkdir(parents=True, exist_ok=True)
         part.to_csv(args.output_dir / name / f"{name}.csv", index=False)
         print(f"preprocess: wrote {len(part)} rows to {args.output_dir / name}")

@@ -13,6 +13,7 @@ from . import schema
 VALIDATION_FRACTION = 0.15
 TEST_FRACTION = 0.15
 SPLIT_SEED = 42
+MIN_ROWS = 20  # fewer rows leave the validation and test sets too small to mean anything
 
 
 class DataValidationError(ValueError):
@@ -27,9 +28,13 @@ def read_csv_files(path: Path) -> pd.DataFrame:
     frames = []
     for file in files:
         try:
-            frames.append(pd.read_csv(file))
+            frames.append(pd.read_csv(file, encoding="utf-8-sig"))  # -sig: Excel's UTF-8 BOM
         except pd.errors.EmptyDataError:
             raise DataValidationError(f"{file}: the file is empty; add a header and rows") from None
+        except UnicodeDecodeError:
+            raise DataValidationError(f"{file}: not UTF-8 text; save it as UTF-8 CSV") from None
+        except pd.errors.ParserError as error:
+            raise DataValidationError(f"{file}: not a valid CSV file: {error}") from None
     frame = pd.concat(frames, ignore_index=True)
     return validate(frame, source=str(path))
 
@@ -51,6 +56,11 @@ def validate(frame: pd.DataFrame, source: str) -> pd.DataFrame:
         line = _csv_line(target.isna())
         raise DataValidationError(
             f"{source}: column {schema.TARGET!r} is empty on line {line}; every row needs a target"
+        )
+    if target.nunique() < 2:
+        raise DataValidationError(
+            f"{source}: column {schema.TARGET!r} has the single value {target.iloc[0]!r}; "
+            "a model needs examples of more than one outcome"
         )
 {%- if cookiecutter.problem_type == "binary_classification" %}
     unexpected = ~target.isin(schema.TARGET_CLASSES)
@@ -82,21 +92,22 @@ def _csv_line(mask: pd.Series) -> int:
 
 def split(frame: pd.DataFrame, seed: int = SPLIT_SEED) -> dict[str, pd.DataFrame]:
     """Split into train, validation and test sets; reproducible for a given seed."""
-{%- if cookiecutter.problem_type == "binary_classification" %}
-    stratify = frame[schema.TARGET]
-{%- else %}
-    stratify = None
-{%- endif %}
-    train, holdout = train_test_split(
-        frame, test_size=VALIDATION_FRACTION + TEST_FRACTION, random_state=seed, stratify=stratify
-    )
-{%- if cookiecutter.problem_type == "binary_classification" %}
-    stratify = holdout[schema.TARGET]
-{%- endif %}
-    validation, test = train_test_split(
-        holdout,
-        test_size=TEST_FRACTION / (VALIDATION_FRACTION + TEST_FRACTION),
-        random_state=seed,
-        stratify=stratify,
-    )
+    if len(frame) < MIN_ROWS:
+        raise DataValidationError(
+            f"{len(frame)} rows are too few to split into train, validation and test sets; "
+            f"provide at least {MIN_ROWS}"
+        )
+    holdout_fraction = VALIDATION_FRACTION + TEST_FRACTION
+    try:  # sklearn refuses a split it cannot stratify; say so as a data problem
+        train, holdout = train_test_split(
+            frame, test_size=holdout_fraction, random_state=seed, stratify={{ "frame[schema.TARGET]" if cookiecutter.problem_type == "binary_classification" else "None" }}
+        )
+        validation, test = train_test_split(
+            holdout,
+            test_size=TEST_FRACTION / holdout_fraction,
+            random_state=seed,
+            stratify={{ "holdout[schema.TARGET]" if cookiecutter.problem_type == "binary_classification" else "None" }},
+        )
+    except ValueError as error:
+        raise DataValidationError(f"cannot split the data into three sets: {error}") from None
     return {"train": train, "validation": validation, "test": test}

@@ -42,8 +42,8 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as scratch:
         try:
             model = load_model(args.model_dir, Path(scratch))
-        except FileNotFoundError as error:
-            parser.exit(2, f"evaluate: error: {error}\n")
+        except (FileNotFoundError, tarfile.TarError) as error:
+            parser.exit(2, f"evaluate: error: {args.model_dir}: {error}\n")
         report = evaluate(model, test)
     args.output_dir.mkdir(parents=True, exist_ok=True)
     (args.output_dir / REPORT_FILE).write_text(json.dumps(report, indent=2) + "\n")

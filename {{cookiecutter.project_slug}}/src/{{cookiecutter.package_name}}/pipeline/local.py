@@ -114,7 +114,7 @@ def run(data: Path, runs_dir: Path, registry_dir: Path, threshold: float, group:
     )
     report_path = evaluation_dir / REPORT_FILE
     value = metric_from_report(json.loads(report_path.read_text()))
-    if value < threshold:
+    if not value >= threshold:  # a NaN metric fails the gate too
         raise QualityGateError(
             f"quality gate failed: {settings.PRIMARY_METRIC} {value:.4f} is below the threshold "
             f"{threshold}; the model was not registered (run: {run_dir})"
@@ -152,7 +152,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--registry-dir", type=Path, default=settings.LOCAL_REGISTRY_DIR)
     parser.add_argument("--threshold", type=float, default=settings.QUALITY_THRESHOLD)
     args = parser.parse_args(argv)
-    group = settings.load().names["model_package_group"]
+    try:
+        group = settings.load().names["model_package_group"]
+    except settings.SettingsError as error:
+        parser.exit(2, f"run-local: error: {error}\n")
     try:
         result = run(args.data, args.runs_dir, args.registry_dir, args.threshold, group)
     except QualityGateError as error:

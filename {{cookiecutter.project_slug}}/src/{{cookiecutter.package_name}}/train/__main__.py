@@ -15,7 +15,7 @@ from ..evaluate.core import primary_metric
 from .core import Hyperparameters, fit, save
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
+def argument_parser() -> argparse.ArgumentParser:
     env = os.environ
     parser = argparse.ArgumentParser(prog="train", description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -28,21 +28,25 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--model-dir", type=Path, default=env.get("SM_MODEL_DIR", "/opt/ml/model"))
     for field in fields(Hyperparameters):
-        parser.add_argument(
-            f"--{field.name.replace('_', '-')}", type=field.type, default=field.default
-        )
-    return parser.parse_args(argv)
+        # SageMaker passes each hyperparameter under the key it was given: take both spellings.
+        hyphenated = f"--{field.name.replace('_', '-')}"
+        parser.add_argument(hyphenated, f"--{field.name}", type=field.type, default=field.default)
+    return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    hyperparameters = Hyperparameters(
-        **{field.name: getattr(args, field.name) for field in fields(Hyperparameters)}
-    )
+    parser = argument_parser()
+    args = parser.parse_args(argv)
+    try:
+        hyperparameters = Hyperparameters(
+            **{field.name: getattr(args, field.name) for field in fields(Hyperparameters)}
+        )
+    except ValueError as error:
+        parser.error(str(error))
     try:
         train, validation = read_csv_files(args.train), read_csv_files(args.validation)
     except DataValidationError as error:
-        raise SystemExit(f"train: error: {error}") from None
+        parser.exit(2, f"train: error: {error}\n")
     model = fit(train, hyperparameters)
     save(model, args.model_dir, hyperparameters)
     name, value = primary_metric(model, validation)

@@ -31,6 +31,12 @@ class Hyperparameters:
     max_depth: int = 3
     seed: int = 0
 
+    def __post_init__(self) -> None:
+        if self.n_estimators < 1 or self.max_depth < 1:
+            raise ValueError("n-estimators and max-depth must be at least 1")
+        if not 0 < self.learning_rate <= 1:
+            raise ValueError("learning-rate must be above 0 and at most 1")
+
 
 def build_estimator(hyperparameters: Hyperparameters) -> Estimator:
     """The untrained estimator, configured by the hyperparameters."""
