@@ -91,11 +91,9 @@ def _step(entry_point, args: list[str]) -> None:
 def run(data: Path, runs_dir: Path, registry_dir: Path, threshold: float, group: str) -> RunResult:
     """Run every step; raise QualityGateError when the model misses `threshold`."""
     run_dir = new_run_dir(runs_dir)
-    splits, model_dir, evaluation_dir = (
-        run_dir / "preprocess",
-        run_dir / "train" / "model",
-        run_dir / "evaluate",
-    )
+    splits = run_dir / "preprocess"
+    model_dir = run_dir / "train" / "model"
+    evaluation_dir = run_dir / "evaluate"
     _step(preprocess, ["--input", data, "--output-dir", splits])
     _step(
         train,
