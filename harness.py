@@ -6,6 +6,7 @@ rendered pyproject.toml files, so they never drift) and are built once per Pytho
 dependency set under build/envs/, then reused by every render and every later run.
 """
 
+import functools
 import hashlib
 import json
 import os
@@ -75,7 +76,8 @@ def find_python(version: str) -> str | None:
     return None
 
 
-def project_requirements() -> list[str]:
+@functools.cache
+def project_requirements() -> tuple[str, ...]:
     """The union of the generated projects' runtime and dev dependencies over all frameworks."""
     requirements = set()
     with tempfile.TemporaryDirectory() as scratch:
@@ -83,7 +85,7 @@ def project_requirements() -> list[str]:
             project = render(Path(scratch) / framework, model_framework=framework)
             metadata = tomllib.loads((project / "pyproject.toml").read_text())["project"]
             requirements.update(metadata["dependencies"], metadata["optional-dependencies"]["dev"])
-    return sorted(requirements)
+    return tuple(sorted(requirements))
 
 
 def project_env(version: str) -> Path:
