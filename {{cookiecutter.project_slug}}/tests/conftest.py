@@ -6,7 +6,8 @@ import pytest
 
 from {{ cookiecutter.package_name }} import settings
 from {{ cookiecutter.package_name }}.data.core import read_csv_files, split
-from {{ cookiecutter.package_name }}.train.core import Hyperparameters, fit, save
+from {{ cookiecutter.package_name }}.train.core import fit, save
+from {{ cookiecutter.package_name }}.train.hyperparameters import Hyperparameters
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -36,3 +37,61 @@ def model_dir(tmp_path_factory, splits, hyperparameters) -> Path:
     directory = tmp_path_factory.mktemp("model")
     save(fit(splits["train"], hyperparameters), directory, hyperparameters)
     return directory
+
+
+@pytest.fixture
+def no_aws_credentials(monkeypatch, tmp_path):
+    """No AWS credentials anywhere boto3 looks (environment, files, instance metadata)."""
+    for name in (
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_PROFILE",
+        "AWS_ENDPOINT_URL",
+        settings.ROLE_ARN_VARIABLE,
+    ):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("BRANCH_NAME", "main")
+
+
+def create_artifact_bucket(s3_client, config: settings.Settings) -> None:
+    """The bucket the CI/CD stack creates in a real account."""
+    bucket = {"Bucket": config.names["artifact_bucket"]}
+    if config.region != "us-east-1":  # the one region that refuses a location constraint
+        bucket["CreateBucketConfiguration"] = {"LocationConstraint": config.region}
+    s3_client.create_bucket(**bucket)
+
+
+@pytest.fixture
+def mock_aws_account(no_aws_credentials, monkeypatch):
+    """An in-process moto account holding the artifact bucket; yields the settings."""
+    import boto3
+    from moto import mock_aws
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    with mock_aws():
+        config = settings.load()
+        create_artifact_bucket(boto3.client("s3", region_name=config.region), config)
+        yield config
+
+
+@pytest.fixture(scope="session")
+def moto_server():
+    """A moto server for commands run as subprocesses; yields its AWS_ENDPOINT_URL."""
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    config = settings.load({"BRANCH_NAME": "main"})
+    credentials = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+    s3 = boto3.client("s3", region_name=config.region, endpoint_url=endpoint, **credentials)
+    create_artifact_bucket(s3, config)
+    yield endpoint
+    server.stop()

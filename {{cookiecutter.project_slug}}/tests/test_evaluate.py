@@ -5,17 +5,20 @@ import numpy as np
 import pytest
 from sklearn import metrics
 
+from {{ cookiecutter.package_name }} import settings
 from {{ cookiecutter.package_name }}.evaluate.__main__ import main as evaluate_entry
-from {{ cookiecutter.package_name }}.evaluate.core import REPORT_KEY, evaluate, metric_values
+from {{ cookiecutter.package_name }}.evaluate.core import evaluate, metric_values
 from {{ cookiecutter.package_name }}.infer.handler import model_fn, predict_array
 from {{ cookiecutter.package_name }}.train.core import features_and_target
 
 
 def test_report_has_the_sagemaker_model_quality_shape(model_dir, splits):
     report = evaluate(model_fn(str(model_dir)), splits["test"])
-    assert list(report) == [REPORT_KEY]
+    assert list(report) == [settings.REPORT_KEY]
     scalar_metrics = {
-        name: entry for name, entry in report[REPORT_KEY].items() if name != "confusion_matrix"
+        name: entry
+        for name, entry in report[settings.REPORT_KEY].items()
+        if name != "confusion_matrix"
     }
     assert scalar_metrics
     for entry in scalar_metrics.values():
@@ -24,7 +27,7 @@ def test_report_has_the_sagemaker_model_quality_shape(model_dir, splits):
         assert entry["standard_deviation"] > 0
     json.dumps(report, allow_nan=False)
 {%- if cookiecutter.problem_type == "binary_classification" %}
-    matrix = report[REPORT_KEY]["confusion_matrix"]
+    matrix = report[settings.REPORT_KEY]["confusion_matrix"]
     assert sum(sum(row.values()) for row in matrix.values()) == len(splits["test"])
 
 

@@ -70,3 +70,28 @@ def test_s3_uris_follow_the_layout():
     uri = loaded.s3_uri("run-1", "train", "model")
     bucket = loaded.names["artifact_bucket"]
     assert uri == f"s3://{bucket}/{settings.PROJECT_SLUG}/dev/run-1/train/model"
+
+
+def test_pipeline_locations_follow_the_layout():
+    loaded = load(BRANCH_NAME="feature/Add-Drift")
+    bucket = loaded.names["artifact_bucket"]
+    segment = naming.branch_segment("feature/Add-Drift")
+    assert loaded.branch_prefix == f"{settings.PROJECT_SLUG}/{segment}"
+    assert loaded.branch_root == f"s3://{bucket}/{loaded.branch_prefix}"
+    assert loaded.input_data_uri == f"s3://{bucket}/{settings.PROJECT_SLUG}/input-data/"
+
+
+@pytest.mark.parametrize(
+    ("region", "partition"),
+    [("eu-west-1", "aws"), ("cn-north-1", "aws-cn"), ("us-gov-west-1", "aws-us-gov")],
+)
+def test_partition_follows_the_region(region, partition):
+    assert load(AWS_REGION=region).partition == partition
+
+
+def test_tags_link_a_sagemaker_project_when_there_is_one():
+    assert load().tags == {"use-case": settings.PROJECT_SLUG, "branch": "main"}
+    tags = load(SAGEMAKER_PROJECT_NAME="studio-churn", SAGEMAKER_PROJECT_ID="p-1").tags
+    assert tags["sagemaker:project-name"] == "studio-churn"
+    assert tags["sagemaker:project-id"] == "p-1"
+    assert load(BRANCH_NAME="fix/issue#12").tags["branch"] == "fix/issue-12"

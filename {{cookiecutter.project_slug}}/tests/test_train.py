@@ -5,8 +5,10 @@ import pytest
 from {{ cookiecutter.package_name }} import settings
 from {{ cookiecutter.package_name }}.evaluate.core import primary_metric
 from {{ cookiecutter.package_name }}.infer.handler import model_fn
+from {{ cookiecutter.package_name }}.train.__main__ import argument_parser, job_hyperparameters
 from {{ cookiecutter.package_name }}.train.__main__ import main as train
-from {{ cookiecutter.package_name }}.train.core import Hyperparameters, fit
+from {{ cookiecutter.package_name }}.train.core import fit
+from {{ cookiecutter.package_name }}.train.hyperparameters import Hyperparameters
 
 
 def test_fitted_model_beats_the_quality_threshold(splits, hyperparameters):
@@ -63,3 +65,21 @@ def test_entry_point_follows_the_sagemaker_contract(tmp_path, splits, monkeypatc
     }
     assert f"validation:{settings.PRIMARY_METRIC}=" in capsys.readouterr().out
     assert model_fn(str(tmp_path / "model")).problem_type == settings.PROBLEM_TYPE
+
+
+def test_job_hyperparameters_file_sets_the_defaults(tmp_path):
+    """A training job without a framework toolkit gets hyperparameters.json, all strings."""
+    path = tmp_path / "hyperparameters.json"
+    path.write_text(json.dumps({"n_estimators": "11", "learning_rate": "0.3"}))
+    args = argument_parser(job_hyperparameters(path)).parse_args(["--max-depth", "4"])
+    assert (args.n_estimators, args.learning_rate, args.max_depth) == (11, 0.3, 4)
+    assert (
+        argument_parser(job_hyperparameters(path)).parse_args(["--n-estimators", "5"]).n_estimators
+        == 5
+    )
+    assert job_hyperparameters(tmp_path / "absent.json") == {}
+
+
+def test_unknown_job_hyperparameters_are_refused():
+    with pytest.raises(SystemExit, match="unknown hyperparameters \\['n_trees'\\]"):
+        argument_parser({"n_trees": "5", "sagemaker_program": "ignored"})

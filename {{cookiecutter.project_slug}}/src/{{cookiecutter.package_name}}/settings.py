@@ -6,6 +6,7 @@ the answers given when the project was generated. Resource names follow `naming.
 """
 
 import os
+import re
 import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -26,15 +27,22 @@ MODEL_FRAMEWORK = {{ cookiecutter.model_framework | string_literal }}
 
 # The quality gate: a model is registered only when this metric reaches the threshold.
 PRIMARY_METRIC = "auc"
+# The top-level key of evaluation.json, as in SageMaker's model-quality statistics.
+REPORT_KEY = "binary_classification_metrics"
 QUALITY_THRESHOLD = 0.9
 SAMPLE_DATA = Path("data/sample/breast_cancer.csv")
 {%- else %}
 
 # The quality gate: a model is registered only when this metric reaches the threshold.
 PRIMARY_METRIC = "r2"
+# The top-level key of evaluation.json, as in SageMaker's model-quality statistics.
+REPORT_KEY = "regression_metrics"
 QUALITY_THRESHOLD = 0.3
 SAMPLE_DATA = Path("data/sample/diabetes.csv")
 {%- endif %}
+
+# The report the evaluate step writes and the quality gate reads.
+REPORT_FILE = "evaluation.json"
 
 # Local runs mirror the S3 layout: <runs>/<run-id>/<step>/<output>.
 RUNS_DIR = Path("runs")
@@ -42,6 +50,24 @@ LOCAL_REGISTRY_DIR = Path("model-registry")
 
 # Used when neither BRANCH_NAME nor git names the branch: never main's or dev's names.
 UNKNOWN_BRANCH = "local"
+
+# SageMaker: the prebuilt images the steps run in (image_uris names and versions). Preprocess
+# needs only pandas and scikit-learn; training, evaluation and serving share the framework's
+# image, so the model is unpickled by the library version that fitted it. Both images run
+# Python IMAGE_PYTHON, and the package must too: a test parses it with that grammar.
+PREPROCESS_IMAGE = ("sklearn", "1.9-0")
+{%- if cookiecutter.model_framework == "xgboost" %}
+FRAMEWORK_IMAGE = ("xgboost", "3.2-0")
+{%- else %}
+FRAMEWORK_IMAGE = ("sklearn", "1.9-0")
+{%- endif %}
+IMAGE_PYTHON = (3, 12)
+# Defaults of the pipeline parameters; an execution may override each.
+PROCESSING_INSTANCE_TYPE = "ml.m5.large"
+TRAINING_INSTANCE_TYPE = "ml.m5.large"
+INFERENCE_INSTANCE_TYPE = "ml.m5.large"
+# The IAM role the pipeline's jobs run as; CI sets it, `upsert` refuses to guess it.
+ROLE_ARN_VARIABLE = "SAGEMAKER_PIPELINE_ROLE_ARN"
 
 
 class SettingsError(ValueError):
@@ -61,10 +87,41 @@ class Settings:
     sagemaker_project_id: str | None
     names: Mapping[str, str]
 
+    @property
+    def partition(self) -> str:
+        """The AWS partition of the region, as ARNs spell it."""
+        prefixes = {"cn-": "aws-cn", "us-gov-": "aws-us-gov", "eusc-": "aws-eusc"}
+        return next((p for start, p in prefixes.items() if self.region.startswith(start)), "aws")
+
+    @property
+    def branch_prefix(self) -> str:
+        """The key prefix of this branch's runs and code: <use-case>/<branch>."""
+        return f"{self.use_case}/{naming.branch_segment(self.branch)}"
+
+    @property
+    def branch_root(self) -> str:
+        """Where this branch's runs and code live: s3://<bucket>/<use-case>/<branch>."""
+        return f"s3://{self.names['artifact_bucket']}/{self.branch_prefix}"
+
     def s3_uri(self, run_id: str, step: str, output: str = "") -> str:
-        """The S3 location of one step's output: s3://<bucket>/<use-case>/<branch>/<run>/<step>/."""
-        segments = [self.use_case, naming.branch_segment(self.branch), run_id, step, output]
-        return f"s3://{self.names['artifact_bucket']}/" + "/".join(filter(None, segments))
+        """The S3 location of one step's output: <branch root>/<run-id>/<step>/<output>."""
+        return "/".join(filter(None, [self.branch_root, run_id, step, output]))
+
+    @property
+    def input_data_uri(self) -> str:
+        """The default training data: one prefix per use case, shared by its branches."""
+        return f"s3://{self.names['artifact_bucket']}/{self.use_case}/input-data/"
+
+    @property
+    def tags(self) -> dict[str, str]:
+        """Tags for what the pipeline creates; the sagemaker: tags link it to a Studio project."""
+        # Tag values allow letters, digits, spaces and _.:/=+-@; git allows more in branch names.
+        branch = re.sub(r"[^\w.:/=+@ -]", "-", self.branch)[:256]
+        tags = {"use-case": self.use_case, "branch": branch}
+        if self.sagemaker_project_id:
+            tags["sagemaker:project-name"] = self.use_case
+            tags["sagemaker:project-id"] = self.sagemaker_project_id
+        return tags
 
 
 def current_branch(cwd: Path | None = None) -> str:

@@ -11,12 +11,12 @@ import tarfile
 import tempfile
 from pathlib import Path
 
+from .. import settings
 from ..data.core import DataValidationError, read_csv_files
 from ..infer.handler import model_fn
 from .core import evaluate
 
 PROCESSING_DIR = Path("/opt/ml/processing")
-REPORT_FILE = "evaluation.json"
 
 
 def load_model(model_dir: Path, scratch: Path):
@@ -46,8 +46,8 @@ def main(argv: list[str] | None = None) -> int:
             parser.exit(2, f"evaluate: error: {args.model_dir}: {error}\n")
         report = evaluate(model, test)
     args.output_dir.mkdir(parents=True, exist_ok=True)
-    (args.output_dir / REPORT_FILE).write_text(json.dumps(report, indent=2) + "\n")
-    print(f"evaluate: wrote {args.output_dir / REPORT_FILE}")
+    (args.output_dir / settings.REPORT_FILE).write_text(json.dumps(report, indent=2) + "\n")
+    print(f"evaluate: wrote {args.output_dir / settings.REPORT_FILE}")
     return 0
 
 

@@ -17,7 +17,6 @@ from ..train.core import features_and_target
 BOOTSTRAP_ROUNDS = 200
 BOOTSTRAP_SEED = 0
 {%- if cookiecutter.problem_type == "binary_classification" %}
-REPORT_KEY = "binary_classification_metrics"
 
 
 def _ratio(numerator: float, denominator: float) -> float:
@@ -59,7 +58,6 @@ def extra_entries(truth: np.ndarray, probability: np.ndarray) -> dict:
         }
     }
 {%- else %}
-REPORT_KEY = "regression_metrics"
 
 
 def metric_values(truth: np.ndarray, prediction: np.ndarray) -> dict[str, float]:
@@ -107,7 +105,7 @@ def evaluate(model: Model, test: pd.DataFrame) -> dict:
         name: {"value": float(value), "standard_deviation": deviation.get(name, 0.0)}
         for name, value in values.items()
     }
-    return {REPORT_KEY: {**metrics, **extra_entries(truth, predicted)}}
+    return {settings.REPORT_KEY: {**metrics, **extra_entries(truth, predicted)}}
 
 
 def primary_metric(model: Model, frame: pd.DataFrame) -> tuple[str, float]:
@@ -119,4 +117,4 @@ def primary_metric(model: Model, frame: pd.DataFrame) -> tuple[str, float]:
 
 def metric_from_report(report: dict, name: str = settings.PRIMARY_METRIC) -> float:
     """Read one metric's value back from an evaluation report."""
-    return report[REPORT_KEY][name]["value"]
+    return report[settings.REPORT_KEY][name]["value"]

@@ -20,7 +20,6 @@ from pathlib import Path
 
 from .. import settings
 from ..data.__main__ import main as preprocess
-from ..evaluate.__main__ import REPORT_FILE
 from ..evaluate.__main__ import main as evaluate
 from ..evaluate.core import metric_from_report
 from ..infer.__main__ import main as predict
@@ -70,7 +69,7 @@ def register(
         except FileExistsError:
             version += 1
     shutil.copytree(model_dir, version_dir / "model")
-    shutil.copy2(report_path, version_dir / REPORT_FILE)
+    shutil.copy2(report_path, version_dir / settings.REPORT_FILE)
     package = {
         "ModelPackageGroupName": group,
         "ModelPackageVersion": version,
@@ -110,7 +109,7 @@ def run(data: Path, runs_dir: Path, registry_dir: Path, threshold: float, group:
         evaluate,
         ["--model-dir", model_dir, "--test-dir", splits / "test", "--output-dir", evaluation_dir],
     )
-    report_path = evaluation_dir / REPORT_FILE
+    report_path = evaluation_dir / settings.REPORT_FILE
     value = metric_from_report(json.loads(report_path.read_text()))
     if not value >= threshold:  # a NaN metric fails the gate too
         raise QualityGateError(

@@ -1,22 +1,39 @@
 """Train entry point, following the SageMaker training contract.
 
-SageMaker sets SM_CHANNEL_TRAIN and SM_CHANNEL_VALIDATION (the input channels), SM_MODEL_DIR
-(uploaded as model.tar.gz when the job ends) and passes each hyperparameter as
-`--<name> <value>`. Locally, pass the directories as options instead.
+A training job mounts each input channel under /opt/ml/input/data/<channel>, writes the job's
+hyperparameters (all strings) to /opt/ml/input/config/hyperparameters.json, and uploads
+/opt/ml/model as model.tar.gz when the job ends. Framework toolkits also export SM_CHANNEL_*
+and SM_MODEL_DIR and pass hyperparameters as `--<name> <value>`; both ways work, options win.
+Locally, pass the directories as options instead.
 """
 
 import argparse
+import json
 import os
 from dataclasses import fields
 from pathlib import Path
 
 from ..data.core import DataValidationError, read_csv_files
 from ..evaluate.core import primary_metric
-from .core import Hyperparameters, fit, save
+from .core import fit, save
+from .hyperparameters import Hyperparameters
+
+HYPERPARAMETERS_FILE = Path("/opt/ml/input/config/hyperparameters.json")
 
 
-def argument_parser() -> argparse.ArgumentParser:
+def job_hyperparameters(path: Path = HYPERPARAMETERS_FILE) -> dict[str, str]:
+    """The hyperparameters SageMaker gave this training job, or {} outside a job."""
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def argument_parser(hyperparameters: dict[str, str] | None = None) -> argparse.ArgumentParser:
+    """Options for the channels and every Hyperparameters field; job values become defaults."""
     env = os.environ
+    given = job_hyperparameters() if hyperparameters is None else hyperparameters
+    names = {field.name for field in fields(Hyperparameters)}
+    unknown = sorted(key for key in given if key not in names and not key.startswith("sagemaker_"))
+    if unknown:
+        raise SystemExit(f"train: error: unknown hyperparameters {unknown}")
     parser = argparse.ArgumentParser(prog="train", description=__doc__.splitlines()[0])
     parser.add_argument(
         "--train", type=Path, default=env.get("SM_CHANNEL_TRAIN", "/opt/ml/input/data/train")
@@ -30,7 +47,8 @@ def argument_parser() -> argparse.ArgumentParser:
     for field in fields(Hyperparameters):
         # SageMaker passes each hyperparameter under the key it was given: take both spellings.
         hyphenated = f"--{field.name.replace('_', '-')}"
-        parser.add_argument(hyphenated, f"--{field.name}", type=field.type, default=field.default)
+        default = given.get(field.name, field.default)  # argparse converts string defaults
+        parser.add_argument(hyphenated, f"--{field.name}", type=field.type, default=default)
     return parser
 
 

@@ -5,7 +5,7 @@ predicts), so serving needs neither pandas nor this module to make sense of it.
 """
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 import joblib
@@ -20,22 +20,7 @@ from sklearn.ensemble import {{ "HistGradientBoostingClassifier" if cookiecutter
 from .. import settings
 from ..data import schema
 from ..infer.handler import METADATA_FILE, MODEL_FILE, Model
-
-
-@dataclass(frozen=True)
-class Hyperparameters:
-    """Training hyperparameters; SageMaker passes each as `--<name-with-hyphens> <value>`."""
-
-    n_estimators: int = 200
-    learning_rate: float = 0.05
-    max_depth: int = 3
-    seed: int = 0
-
-    def __post_init__(self) -> None:
-        if self.n_estimators < 1 or self.max_depth < 1:
-            raise ValueError("n-estimators and max-depth must be at least 1")
-        if not 0 < self.learning_rate <= 1:
-            raise ValueError("learning-rate must be above 0 and at most 1")
+from .hyperparameters import Hyperparameters
 
 
 def build_estimator(hyperparameters: Hyperparameters) -> Estimator:

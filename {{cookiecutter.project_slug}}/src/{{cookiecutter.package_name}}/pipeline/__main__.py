@@ -1,0 +1,290 @@
+"""Build, publish and run the SageMaker Pipeline (what CI calls; `run-local` runs it here).
+
+  definition  write the pipeline definition JSON (no AWS account needed)
+  diagram     draw the pipeline as a Mermaid flowchart, or refresh the README's copy
+  upsert      upload the package, create or update the model package group and the pipeline
+  start       start an execution; with --wait, follow it and fail unless it succeeds
+
+Names, region and branch come from `settings.load()`. The jobs' IAM role comes from --role-arn
+or $SAGEMAKER_PIPELINE_ROLE_ARN; `definition` and `diagram` fall back to the role the CI/CD
+stack creates, since they only print. Exit status: 0 done, 1 the execution failed, stopped or
+timed out, 2 a problem to fix first (the message names it).
+"""
+
+import argparse
+import importlib.util
+import json
+import logging
+import os
+import re
+import sys
+import time
+import warnings
+from pathlib import Path
+
+from .. import settings
+from . import code, diagram
+
+FINISHED = ("Succeeded", "Failed", "Stopped")
+ROLE_ARN = re.compile(r"arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,64}")
+PARAMETER = re.compile(r"([A-Za-z0-9-]+)=(.*)", re.DOTALL)
+
+
+class CommandError(Exception):
+    """A problem the user must fix before the command can work; the message says how."""
+
+
+def role_arn(given: str | None, config: settings.Settings, required: bool) -> str:
+    arn = given or os.environ.get(settings.ROLE_ARN_VARIABLE)
+    if not arn and required:
+        raise CommandError(
+            f"no IAM role for the pipeline: pass --role-arn or set {settings.ROLE_ARN_VARIABLE} "
+            f"(the CI/CD stack creates {config.names['sagemaker_execution_role']})"
+        )
+    if not arn:
+        role = config.names["sagemaker_execution_role"]
+        return f"arn:{config.partition}:iam::{config.dev_account_id}:role/{role}"
+    if not ROLE_ARN.fullmatch(arn):
+        raise CommandError(
+            f"{arn!r} is not an IAM role ARN; expected arn:aws:iam::<12-digit account>:role/<name>"
+        )
+    return arn
+
+
+def build(config: settings.Settings, arn: str, boto_session=None):
+    """The pipeline object; imports the SageMaker SDK (slow) only when a command needs it."""
+    from . import definition
+
+    session = definition.session(config, boto_session)
+    return definition.build(config, arn, code.collect(), session)
+
+
+def definition_json(pipeline) -> str:
+    return json.dumps(json.loads(pipeline.definition()), indent=2) + "\n"
+
+
+def write(text: str, output: Path | None) -> None:
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        output.write_text(text)
+        print(f"pipeline: wrote {output}", file=sys.stderr)
+
+
+def command_definition(args, config) -> int:
+    pipeline = build(config, role_arn(args.role_arn, config, required=False))
+    write(definition_json(pipeline), args.output)
+    return 0
+
+
+def command_diagram(args, config) -> int:
+    pipeline = build(config, role_arn(None, config, required=False))
+    chart = diagram.mermaid(json.loads(pipeline.definition()))
+    if args.readme is None:
+        write(chart, args.output)
+        return 0
+    try:
+        args.readme.write_text(diagram.embed(args.readme.read_text(), chart))
+    except (OSError, ValueError) as error:
+        raise CommandError(f"{args.readme}: {error}") from error
+    print(f"pipeline: diagram updated in {args.readme}", file=sys.stderr)
+    return 0
+
+
+def tag_list(config: settings.Settings) -> list[dict[str, str]]:
+    return [{"Key": key, "Value": value} for key, value in config.tags.items()]
+
+
+def ensure_model_package_group(client, config) -> None:
+    """Create the branch's model package group, tagged, unless it exists."""
+    group = config.names["model_package_group"]
+    try:
+        client.describe_model_package_group(ModelPackageGroupName=group)
+    except client.exceptions.ClientError as error:
+        if "does not exist" not in str(error):
+            raise
+        client.create_model_package_group(
+            ModelPackageGroupName=group,
+            ModelPackageGroupDescription=f"{config.use_case} models trained on {config.branch}",
+            Tags=tag_list(config),
+        )
+        print(f"pipeline: created model package group {group}", file=sys.stderr)
+
+
+def command_upsert(args, config) -> int:
+    import boto3
+
+    arn = role_arn(args.role_arn, config, required=True)
+    boto_session = boto3.Session(region_name=config.region)
+    bundle = code.collect()
+    uploaded = code.publish(bundle, config.branch_root, boto_session.client("s3"))
+    where = bundle.location(config.branch_root)
+    print(
+        f"pipeline: code {'uploaded to' if uploaded else 'unchanged at'} {where}", file=sys.stderr
+    )
+    ensure_model_package_group(boto_session.client("sagemaker"), config)
+    pipeline = build(config, arn, boto_session)
+    response = pipeline.upsert(
+        role_arn=arn,
+        description=f"{config.use_case}: train, evaluate and register ({config.branch})",
+        tags=tag_list(config),
+    )
+    print(response["PipelineArn"])
+    return 0
+
+
+def parse_parameters(pairs: list[str]) -> list[dict[str, str]]:
+    parameters = []
+    for pair in pairs:
+        match = PARAMETER.fullmatch(pair)
+        if not match:
+            raise CommandError(
+                f"--parameter {pair!r}: expected Name=Value, e.g. QualityThreshold=0.8"
+            )
+        parameters.append({"Name": match.group(1), "Value": match.group(2)})
+    return parameters
+
+
+def failure_reason(client, execution_arn: str, description: dict) -> str:
+    """Why an execution ended badly: the failed steps' reasons, else the execution's own."""
+    steps = client.list_pipeline_execution_steps(PipelineExecutionArn=execution_arn)
+    reasons = [
+        f"step {step['StepName']} {step['StepStatus'].lower()}: "
+        + step.get("FailureReason", "no reason given")
+        for step in steps["PipelineExecutionSteps"]
+        if step["StepStatus"] in ("Failed", "Stopped")
+    ]
+    return "; ".join(reasons) or description.get("FailureReason", "no reason given")
+
+
+def wait(
+    client, execution_arn: str, timeout: float, poll: float, clock=time.monotonic, sleep=time.sleep
+) -> int:
+    """Follow an execution until it finishes or `timeout` seconds pass; 0 only on success."""
+    deadline = clock() + timeout
+    while True:
+        description = client.describe_pipeline_execution(PipelineExecutionArn=execution_arn)
+        status = description["PipelineExecutionStatus"]
+        if status == "Succeeded":
+            print(f"pipeline: execution succeeded: {execution_arn}", file=sys.stderr)
+            return 0
+        if status in FINISHED:
+            reason = failure_reason(client, execution_arn, description)
+            print(f"pipeline: execution {status.lower()}: {reason}", file=sys.stderr)
+            return 1
+        remaining = deadline - clock()
+        if remaining <= 0:
+            print(
+                f"pipeline: execution still {status} after {timeout:g} s "
+                f"(it goes on): {execution_arn}",
+                file=sys.stderr,
+            )
+            return 1
+        sleep(min(poll, remaining))
+
+
+def command_start(args, config) -> int:
+    import boto3
+
+    parameters = parse_parameters(args.parameter)
+    client = boto3.Session(region_name=config.region).client("sagemaker")
+    name = config.names["pipeline_name"]
+    try:
+        client.describe_pipeline(PipelineName=name)
+    except client.exceptions.ClientError as error:
+        # SageMaker answers ResourceNotFound; moto and older endpoints a ValidationException.
+        if error.response["Error"]["Code"] not in ("ResourceNotFound", "ValidationException"):
+            raise
+        raise CommandError(
+            f"pipeline {name} does not exist in {config.region}; run upsert first"
+        ) from error
+    response = client.start_pipeline_execution(
+        PipelineName=name,
+        PipelineParameters=parameters,
+        PipelineExecutionDescription=f"started from branch {config.branch}",
+    )
+    execution_arn = response["PipelineExecutionArn"]
+    print(execution_arn)
+    return wait(client, execution_arn, args.timeout, args.poll) if args.wait else 0
+
+
+def argument_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m {{ cookiecutter.package_name }}.pipeline",
+        description=__doc__.splitlines()[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="\n".join(__doc__.splitlines()[2:]),
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    definition = commands.add_parser("definition", help="write the pipeline definition JSON")
+    definition.add_argument("--output", type=Path, help="file to write (default: stdout)")
+    definition.add_argument(
+        "--role-arn", help=f"jobs' IAM role (default: ${settings.ROLE_ARN_VARIABLE})"
+    )
+    definition.set_defaults(run=command_definition)
+
+    chart = commands.add_parser("diagram", help="draw the pipeline as Mermaid")
+    target = chart.add_mutually_exclusive_group()
+    target.add_argument("--output", type=Path, help="file to write (default: stdout)")
+    target.add_argument("--readme", type=Path, help="refresh the diagram block in this README")
+    chart.set_defaults(run=command_diagram)
+
+    upsert = commands.add_parser(
+        "upsert", help="publish the code and create or update the pipeline"
+    )
+    upsert.add_argument(
+        "--role-arn", help=f"jobs' IAM role (default: ${settings.ROLE_ARN_VARIABLE})"
+    )
+    upsert.set_defaults(run=command_upsert)
+
+    start = commands.add_parser("start", help="start an execution")
+    start.add_argument("--parameter", action="append", default=[], metavar="NAME=VALUE")
+    start.add_argument("--wait", action="store_true", help="follow the execution to its end")
+    start.add_argument("--timeout", type=float, default=4 * 3600, help="seconds (default: 4 h)")
+    start.add_argument("--poll", type=float, default=30, help="seconds between checks")
+    start.set_defaults(run=command_start)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argument_parser()
+    args = parser.parse_args(argv)
+    if importlib.util.find_spec("sagemaker") is None:
+        print(
+            "pipeline: error: the SageMaker SDK is not installed; pip install -e '.[pipeline]'",
+            file=sys.stderr,
+        )
+        return 2
+    import botocore.exceptions  # installed with the SDK
+
+    try:
+        # The SDK narrates each default it fills in and each field it trims from the definition;
+        # its real problems are exceptions, reported below in one line.
+        logging.disable(logging.WARNING)
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Running within a PipelineSession")
+            return args.run(args, settings.load())
+    except (CommandError, settings.SettingsError) as error:
+        message = str(error)
+    except botocore.exceptions.NoCredentialsError:
+        message = (
+            "no AWS credentials found; set AWS_PROFILE or run `aws configure` (or `aws sso login`)"
+        )
+    except botocore.exceptions.NoRegionError:
+        message = "no AWS region; set AWS_REGION"
+    except botocore.exceptions.EndpointConnectionError as error:
+        message = f"cannot reach AWS: {error}"
+    except botocore.exceptions.ClientError as error:
+        details = error.response.get("Error", {})
+        message = (
+            f"AWS refused {error.operation_name}: {details.get('Code')}: {details.get('Message')}"
+        )
+    finally:
+        logging.disable(logging.NOTSET)
+    print(f"pipeline: error: {message}", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,344 @@
+"""The SageMaker Pipeline: the package's own steps, run on SageMaker, gated, then registered.
+
+    Preprocess -> Train -> Evaluate -> QualityGate -> Register (PendingManualApproval)
+                                                   \\-> QualityGateFailed
+
+Every job runs this package (see `code.py`) in a prebuilt image from `settings`: preprocess and
+evaluate as processing jobs, train as a training job. Outputs follow the S3 layout
+`<branch root>/<execution id>/<step>/<output>`; names come from `settings.load()`, so `main`,
+`dev` and feature branches get their own pipeline and model package group.
+
+Building the definition makes no AWS call: images resolve from the SDK's bundled tables, the
+code's S3 URIs from its content, and the bucket is named rather than looked up. Only
+`upsert` (in `__main__`) touches AWS.
+"""
+
+import os
+from dataclasses import asdict
+
+from .. import settings
+from ..train.hyperparameters import Hyperparameters
+from .code import PACKAGE, CodeBundle
+
+# The SDK creates an AWS client when imported and fails without a region; default to ours.
+os.environ.setdefault("AWS_DEFAULT_REGION", os.environ.get("AWS_REGION") or settings.AWS_REGION)
+# Building stays offline: otherwise each trainer checks its role with iam:SimulatePrincipalPolicy.
+# SageMaker checks the role for real when the pipeline is created and when each job starts.
+os.environ.setdefault("SAGEMAKER_VALIDATE_ROLE", "false")
+
+import boto3
+from sagemaker.core import image_uris
+from sagemaker.core.model_metrics import MetricsSource, ModelMetrics
+from sagemaker.core.processing import Processor
+from sagemaker.core.shapes import (
+    MetricDefinition,
+    ProcessingInput,
+    ProcessingOutput,
+    ProcessingS3Input,
+    ProcessingS3Output,
+)
+from sagemaker.core.workflow.conditions import ConditionGreaterThanOrEqualTo
+from sagemaker.core.workflow.execution_variables import ExecutionVariables
+from sagemaker.core.workflow.functions import Join, JsonGet
+from sagemaker.core.workflow.parameters import (
+    ParameterFloat,
+    ParameterInteger,
+    ParameterString,
+)
+from sagemaker.core.workflow.pipeline_context import PipelineSession
+from sagemaker.core.workflow.properties import PropertyFile
+from sagemaker.mlops.workflow.condition_step import ConditionStep
+from sagemaker.mlops.workflow.fail_step import FailStep
+from sagemaker.mlops.workflow.model_step import ModelStep
+from sagemaker.mlops.workflow.pipeline import Pipeline
+from sagemaker.mlops.workflow.retry import (
+    SageMakerJobExceptionTypeEnum,
+    SageMakerJobStepRetryPolicy,
+    StepExceptionTypeEnum,
+    StepRetryPolicy,
+)
+from sagemaker.mlops.workflow.steps import (
+    CacheConfig,
+    ProcessingStep,
+    TrainingStep,
+)
+from sagemaker.serve.model_builder import ModelBuilder
+from sagemaker.train import ModelTrainer
+from sagemaker.train.configs import Compute, InputData, OutputDataConfig
+
+PROCESSING_DIR = "/opt/ml/processing"
+PROCESSING_CODE_DIR = f"{PROCESSING_DIR}/code"
+TRAINING_CODE_DIR = "/opt/ml/input/data/code"
+SPLITS = ("train", "validation", "test")
+PENDING_APPROVAL = "PendingManualApproval"
+CONTENT_TYPES = ["text/csv", "application/json"]
+METRIC_PATH = f"{settings.REPORT_KEY}.{settings.PRIMARY_METRIC}.value"
+
+# Reused results are keyed on the step's arguments, and those include the code's digest, so a
+# code change always reruns; unchanged steps of a retried execution do not.
+CACHE = CacheConfig(enable_caching=True, expire_after="P30D")
+# Throttling and transient service faults of the step itself, then jobs that found no capacity.
+RETRY_POLICIES = [
+    StepRetryPolicy(
+        exception_types=[StepExceptionTypeEnum.THROTTLING, StepExceptionTypeEnum.SERVICE_FAULT],
+        interval_seconds=10,
+        backoff_rate=2.0,
+        max_attempts=5,
+    ),
+    SageMakerJobStepRetryPolicy(
+        exception_types=[
+            SageMakerJobExceptionTypeEnum.CAPACITY_ERROR,
+            SageMakerJobExceptionTypeEnum.RESOURCE_LIMIT,
+            SageMakerJobExceptionTypeEnum.INTERNAL_ERROR,
+        ],
+        interval_seconds=60,
+        backoff_rate=2.0,
+        max_attempts=3,
+    ),
+]
+
+
+class ArtifactBucketSession(PipelineSession):
+    """A pipeline session whose default bucket is the project's artifact bucket, never created.
+
+    The SDK's own `default_bucket()` checks for (and creates) the bucket on every build; the
+    artifact bucket belongs to the CI/CD stack, and building the definition needs no account.
+    """
+
+    def default_bucket(self) -> str:
+        return self._default_bucket
+
+
+class PackageTrainingStep(TrainingStep):
+    """A training step whose container runs `python3 -m <package>.train` directly.
+
+    ModelTrainer sets an entrypoint only together with its own driver scripts, which it uploads
+    under a timestamped key on every build (so no two definitions would match). This step keeps
+    the image's Python and libraries and runs the package's entry point, which reads the
+    standard training contract: channels under /opt/ml/input/data, hyperparameters.json and
+    /opt/ml/model.
+    """
+
+    @property
+    def arguments(self) -> dict:
+        request = super().arguments
+        request["AlgorithmSpecification"]["ContainerEntrypoint"] = [
+            "python3",
+            "-m",
+            f"{PACKAGE}.train",
+        ]
+        return request
+
+
+def session(
+    config: settings.Settings, boto_session: boto3.Session | None = None
+) -> PipelineSession:
+    """The session the pipeline is built (and upserted) with, in the settings' region."""
+    return ArtifactBucketSession(
+        boto_session=boto_session or boto3.Session(region_name=config.region),
+        default_bucket=config.names["artifact_bucket"],
+        default_bucket_prefix=config.branch_prefix,
+    )
+
+
+def image(framework_and_version: tuple[str, str], region: str, scope: str = "training") -> str:
+    """The prebuilt image's URI, from the SDK's bundled tables (no AWS call)."""
+    framework, version = framework_and_version
+    return image_uris.retrieve(framework, region=region, version=version, image_scope=scope)
+
+
+def _input(name: str, source, local_path: str) -> ProcessingInput:
+    return ProcessingInput(
+        input_name=name,
+        s3_input=ProcessingS3Input(
+            s3_uri=source, local_path=local_path, s3_data_type="S3Prefix", s3_input_mode="File"
+        ),
+    )
+
+
+def _output(name: str, destination, local_path: str) -> ProcessingOutput:
+    return ProcessingOutput(
+        output_name=name,
+        s3_output=ProcessingS3Output(
+            s3_uri=destination, local_path=local_path, s3_upload_mode="EndOfJob"
+        ),
+    )
+
+
+def build(
+    config: settings.Settings,
+    role_arn: str,
+    code: CodeBundle,
+    pipeline_session: PipelineSession | None = None,
+) -> Pipeline:
+    """The pipeline for `config`'s branch, its jobs running as `role_arn` with `code`."""
+    pipeline_session = pipeline_session or session(config)
+    names = config.names
+    preprocess_image = image(settings.PREPROCESS_IMAGE, config.region)
+    framework_image = image(settings.FRAMEWORK_IMAGE, config.region)
+    code_files = code.files_uri(config.branch_root)
+
+    input_data = ParameterString("InputDataUri", default_value=config.input_data_uri)
+    processing_type = ParameterString(
+        "ProcessingInstanceType", default_value=settings.PROCESSING_INSTANCE_TYPE
+    )
+    processing_count = ParameterInteger("ProcessingInstanceCount", default_value=1)
+    training_type = ParameterString(
+        "TrainingInstanceType", default_value=settings.TRAINING_INSTANCE_TYPE
+    )
+    training_count = ParameterInteger("TrainingInstanceCount", default_value=1)
+    approval_status = ParameterString("ModelApprovalStatus", default_value=PENDING_APPROVAL)
+    threshold = ParameterFloat("QualityThreshold", default_value=settings.QUALITY_THRESHOLD)
+
+    def run_uri(step: str, output: str = ""):
+        """<branch root>/<execution id>/<step>/<output>, resolved when the execution runs."""
+        values = [config.branch_root, ExecutionVariables.PIPELINE_EXECUTION_ID, step]
+        return Join(on="/", values=[*values, output] if output else values)
+
+    def processing_step(name, module, image_uri, inputs, outputs, property_files=()):
+        """A processing job that runs `python3 -m <package>.<module>` with the code mounted."""
+        processor = Processor(
+            role=role_arn,
+            image_uri=image_uri,
+            instance_count=processing_count,
+            instance_type=processing_type,
+            entrypoint=["python3", "-m", f"{PACKAGE}.{module}"],
+            env={"PYTHONPATH": PROCESSING_CODE_DIR},
+            base_job_name=f"{names['pipeline_name']}-{name.lower()}",
+            sagemaker_session=pipeline_session,
+            tags=config.tags,
+        )
+        code_input = _input("code", code_files, PROCESSING_CODE_DIR)
+        return ProcessingStep(
+            name=name,
+            step_args=processor.run(inputs=[code_input, *inputs], outputs=outputs),
+            property_files=list(property_files),
+            cache_config=CACHE,
+            retry_policies=RETRY_POLICIES,
+        )
+
+    preprocess = processing_step(
+        "Preprocess",
+        "data",
+        preprocess_image,
+        inputs=[_input("input", input_data, f"{PROCESSING_DIR}/input")],
+        outputs=[
+            _output(split, run_uri("preprocess", split), f"{PROCESSING_DIR}/output/{split}")
+            for split in SPLITS
+        ],
+    )
+    split_uri = {
+        split: preprocess.properties.ProcessingOutputConfig.Outputs[split].S3Output.S3Uri
+        for split in SPLITS
+    }
+
+    trainer = ModelTrainer(
+        training_image=framework_image,
+        role=role_arn,
+        compute=Compute(instance_type=training_type, instance_count=training_count),
+        hyperparameters=asdict(Hyperparameters()),
+        environment={"PYTHONPATH": TRAINING_CODE_DIR},
+        output_data_config=OutputDataConfig(s3_output_path=run_uri("train")),
+        base_job_name=f"{names['pipeline_name']}-train",
+        sagemaker_session=pipeline_session,
+        tags=[{"key": key, "value": value} for key, value in config.tags.items()],
+    ).with_metric_definitions(
+        [
+            MetricDefinition(
+                name=f"validation:{settings.PRIMARY_METRIC}",
+                regex=rf"validation:{settings.PRIMARY_METRIC}=([-0-9.eE]+|nan)",
+            )
+        ]
+    )
+    train = PackageTrainingStep(
+        name="Train",
+        step_args=trainer.train(
+            input_data_config=[
+                InputData(channel_name="code", data_source=code_files),
+                InputData(channel_name="train", data_source=split_uri["train"]),
+                InputData(channel_name="validation", data_source=split_uri["validation"]),
+            ]
+        ),
+        cache_config=CACHE,
+        retry_policies=RETRY_POLICIES,
+    )
+    model_data = train.properties.ModelArtifacts.S3ModelArtifacts
+
+    report = PropertyFile(
+        name="EvaluationReport", output_name="evaluation", path=settings.REPORT_FILE
+    )
+    evaluate = processing_step(
+        "Evaluate",
+        "evaluate",
+        framework_image,
+        inputs=[
+            _input("model", model_data, f"{PROCESSING_DIR}/model"),
+            _input("test", split_uri["test"], f"{PROCESSING_DIR}/test"),
+        ],
+        outputs=[_output("evaluation", run_uri("evaluate"), f"{PROCESSING_DIR}/evaluation")],
+        property_files=[report],
+    )
+    evaluation_dir = evaluate.properties.ProcessingOutputConfig.Outputs["evaluation"].S3Output.S3Uri
+    metric = JsonGet(step_name=evaluate.name, property_file=report, json_path=METRIC_PATH)
+
+    register = ModelStep(
+        name="Register",
+        step_args=ModelBuilder(
+            image_uri=image(settings.FRAMEWORK_IMAGE, config.region, scope="inference"),
+            s3_model_data_url=model_data,
+            role_arn=role_arn,
+            env_vars={
+                "SAGEMAKER_PROGRAM": f"{PACKAGE}.infer.handler",
+                "SAGEMAKER_SUBMIT_DIRECTORY": code.archive_uri(config.branch_root),
+            },
+            sagemaker_session=pipeline_session,
+        ).register(
+            model_package_group_name=names["model_package_group"],
+            content_types=CONTENT_TYPES,
+            response_types=CONTENT_TYPES,
+            inference_instances=[settings.INFERENCE_INSTANCE_TYPE],
+            transform_instances=[settings.INFERENCE_INSTANCE_TYPE],
+            approval_status=approval_status,
+            model_metrics=ModelMetrics(
+                model_statistics=MetricsSource(
+                    content_type="application/json",
+                    s3_uri=Join(on="/", values=[evaluation_dir, settings.REPORT_FILE]),
+                )
+            ),
+            customer_metadata_properties={"branch": config.branch, "code-digest": code.digest},
+        ),
+        retry_policies=RETRY_POLICIES[:1],
+    )
+    gate_failed = FailStep(
+        name="QualityGateFailed",
+        error_message=Join(
+            on=" ",
+            values=[
+                f"Quality gate failed: {settings.PRIMARY_METRIC}",
+                metric,
+                "is below the threshold",
+                threshold,
+                "; the model was not registered.",
+            ],
+        ),
+    )
+    gate = ConditionStep(
+        name="QualityGate",
+        conditions=[ConditionGreaterThanOrEqualTo(left=metric, right=threshold)],
+        if_steps=[register],
+        else_steps=[gate_failed],
+    )
+    return Pipeline(
+        name=names["pipeline_name"],
+        parameters=[
+            input_data,
+            processing_type,
+            processing_count,
+            training_type,
+            training_count,
+            approval_status,
+            threshold,
+        ],
+        steps=[preprocess, train, evaluate, gate],
+        sagemaker_session=pipeline_session,
+    )

@@ -1,0 +1,239 @@
+"""The SageMaker Pipeline definition, built offline: steps, parameters, gate, code, names."""
+
+import json
+from pathlib import Path
+
+import boto3
+import pytest
+
+from {{ cookiecutter.package_name }} import naming, settings
+from {{ cookiecutter.package_name }}.evaluate.core import evaluate, metric_from_report
+from {{ cookiecutter.package_name }}.infer.handler import model_fn
+from {{ cookiecutter.package_name }}.pipeline import code, diagram
+
+definition = pytest.importorskip(
+    "{{ cookiecutter.package_name }}.pipeline.definition",
+    reason="the pipeline extra is not installed: pip install -e '.[pipeline]'",
+)
+
+PACKAGE = "{{ cookiecutter.package_name }}"
+ROLE_ARN = "arn:aws:iam::111111111111:role/pipeline-tests"
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+def refuse_requests(request, **_):
+    raise AssertionError(f"building the definition called AWS: {request.url}")
+
+
+def build(branch: str = "main", environ: dict | None = None) -> dict:
+    """The definition JSON, built with a session that fails on any AWS request."""
+    config = settings.load({"BRANCH_NAME": branch, **(environ or {})})
+    boto_session = boto3.Session(region_name=config.region)
+    boto_session.events.register("before-send", refuse_requests)
+    pipeline = definition.build(
+        config, ROLE_ARN, code.collect(), definition.session(config, boto_session)
+    )
+    return json.loads(pipeline.definition())
+
+
+@pytest.fixture(scope="module")
+def built() -> dict:
+    """Built once: the session refuses every AWS request, so nothing else can leak in."""
+    return build()
+
+
+def steps_by_name(built: dict) -> dict[str, dict]:
+    steps = {}
+    for step in built["Steps"]:
+        steps[step["Name"]] = step
+        for branch in ("IfSteps", "ElseSteps"):
+            steps.update({inner["Name"]: inner for inner in step["Arguments"].get(branch, [])})
+    return steps
+
+
+def test_steps_their_types_and_order(built):
+    steps = steps_by_name(built)
+    assert {name: step["Type"] for name, step in steps.items()} == {
+        "Preprocess": "Processing",
+        "Train": "Training",
+        "Evaluate": "Processing",
+        "QualityGate": "Condition",
+        "Register": "RegisterModel",
+        "QualityGateFailed": "Fail",
+    }
+    gate = steps["QualityGate"]["Arguments"]
+    assert [step["Name"] for step in gate["IfSteps"]] == ["Register"]
+    assert [step["Name"] for step in gate["ElseSteps"]] == ["QualityGateFailed"]
+    train_inputs = json.dumps(steps["Train"]["Arguments"]["InputDataConfig"])
+    assert "Steps.Preprocess.ProcessingOutputConfig.Outputs['train']" in train_inputs
+    assert "Steps.Preprocess.ProcessingOutputConfig.Outputs['validation']" in train_inputs
+    evaluate_inputs = json.dumps(steps["Evaluate"]["Arguments"]["ProcessingInputs"])
+    assert "Steps.Train.ModelArtifacts.S3ModelArtifacts" in evaluate_inputs
+    assert "Steps.Preprocess.ProcessingOutputConfig.Outputs['test']" in evaluate_inputs
+    assert "Steps.Evaluate.PropertyFiles.EvaluationReport" in json.dumps(gate["Conditions"])
+
+
+def test_parameters_and_their_defaults(built):
+    config = settings.load({"BRANCH_NAME": "main"})
+    parameters = {p["Name"]: (p["Type"], p["DefaultValue"]) for p in built["Parameters"]}
+    assert parameters == {
+        "InputDataUri": ("String", config.input_data_uri),
+        "ProcessingInstanceType": ("String", settings.PROCESSING_INSTANCE_TYPE),
+        "ProcessingInstanceCount": ("Integer", 1),
+        "TrainingInstanceType": ("String", settings.TRAINING_INSTANCE_TYPE),
+        "TrainingInstanceCount": ("Integer", 1),
+        "ModelApprovalStatus": ("String", "PendingManualApproval"),
+        "QualityThreshold": ("Float", settings.QUALITY_THRESHOLD),
+    }
+
+
+def test_gate_reads_the_metric_evaluate_writes(built, model_dir, splits):
+    steps = steps_by_name(built)
+    (condition,) = steps["QualityGate"]["Arguments"]["Conditions"]
+    assert condition["Type"] == "GreaterThanOrEqualTo"
+    assert condition["RightValue"] == {"Get": "Parameters.QualityThreshold"}
+    path = condition["LeftValue"]["Std:JsonGet"]["Path"]
+    assert path == f"{settings.REPORT_KEY}.{settings.PRIMARY_METRIC}.value"
+    (report_file,) = steps["Evaluate"]["PropertyFiles"]
+    assert report_file == {
+        "PropertyFileName": "EvaluationReport",
+        "OutputName": "evaluation",
+        "FilePath": settings.REPORT_FILE,
+    }
+    # The path really leads to the number in a report the evaluate step writes.
+    report = json.loads(json.dumps(evaluate(model_fn(str(model_dir)), splits["test"])))
+    value = report
+    for key in path.split("."):
+        value = value[key]
+    assert value == metric_from_report(report)
+
+
+def test_failed_gate_names_the_metric_its_value_and_the_threshold(built):
+    message = steps_by_name(built)["QualityGateFailed"]["Arguments"]["ErrorMessage"]["Std:Join"]
+    parts = json.dumps(message["Values"])
+    assert settings.PRIMARY_METRIC in parts
+    assert "Std:JsonGet" in parts and "Parameters.QualityThreshold" in parts
+
+
+def test_register_step_records_metrics_approval_and_serving_code(built):
+    config = settings.load({"BRANCH_NAME": "main"})
+    arguments = steps_by_name(built)["Register"]["Arguments"]
+    assert arguments["ModelPackageGroupName"] == config.names["model_package_group"]
+    assert arguments["ModelApprovalStatus"] == {"Get": "Parameters.ModelApprovalStatus"}
+    statistics = arguments["ModelMetrics"]["ModelQuality"]["Statistics"]
+    assert statistics["ContentType"] == "application/json"
+    assert statistics["S3Uri"]["Std:Join"]["Values"][-1] == settings.REPORT_FILE
+    (container,) = arguments["InferenceSpecification"]["Containers"]
+    assert container["ModelDataUrl"] == {"Get": "Steps.Train.ModelArtifacts.S3ModelArtifacts"}
+    assert container["Environment"]["SAGEMAKER_PROGRAM"] == f"{PACKAGE}.infer.handler"
+    archive = code.collect().archive_uri(config.branch_root)
+    assert container["Environment"]["SAGEMAKER_SUBMIT_DIRECTORY"] == archive
+    assert container["Image"] == definition.image(
+        settings.FRAMEWORK_IMAGE, config.region, "inference"
+    )
+
+
+def test_jobs_run_the_package_entry_points_in_the_settings_images(built):
+    config = settings.load({"BRANCH_NAME": "main"})
+    files = code.collect().files_uri(config.branch_root)
+    steps = steps_by_name(built)
+    preprocess_image = definition.image(settings.PREPROCESS_IMAGE, config.region)
+    framework_image = definition.image(settings.FRAMEWORK_IMAGE, config.region)
+    for uri, (_, version) in (
+        (preprocess_image, settings.PREPROCESS_IMAGE),
+        (framework_image, settings.FRAMEWORK_IMAGE),
+    ):
+        assert uri.rpartition(":")[2].startswith(version)
+    for name, module, image in (
+        ("Preprocess", "data", preprocess_image),
+        ("Evaluate", "evaluate", framework_image),
+    ):
+        arguments = steps[name]["Arguments"]
+        app = arguments["AppSpecification"]
+        assert app == {
+            "ImageUri": image,
+            "ContainerEntrypoint": ["python3", "-m", f"{PACKAGE}.{module}"],
+        }
+        assert arguments["Environment"] == {"PYTHONPATH": definition.PROCESSING_CODE_DIR}
+        code_input = next(i for i in arguments["ProcessingInputs"] if i["InputName"] == "code")
+        assert code_input["S3Input"]["S3Uri"] == files
+        assert code_input["S3Input"]["LocalPath"] == definition.PROCESSING_CODE_DIR
+    train = steps["Train"]["Arguments"]
+    assert train["AlgorithmSpecification"]["TrainingImage"] == framework_image
+    assert train["AlgorithmSpecification"]["ContainerEntrypoint"] == [
+        "python3",
+        "-m",
+        f"{PACKAGE}.train",
+    ]
+    assert train["Environment"] == {"PYTHONPATH": definition.TRAINING_CODE_DIR}
+    channels = {
+        c["ChannelName"]: c["DataSource"]["S3DataSource"]["S3Uri"] for c in train["InputDataConfig"]
+    }
+    assert channels["code"] == files and set(channels) == {"code", "train", "validation"}
+    assert set(train["HyperParameters"]) == {"n_estimators", "learning_rate", "max_depth", "seed"}
+    assert train["RoleArn"] == ROLE_ARN
+
+
+def test_every_output_follows_the_s3_layout(built):
+    config = settings.load({"BRANCH_NAME": "main"})
+    steps = steps_by_name(built)
+    outputs = [
+        output["S3Output"]["S3Uri"]["Std:Join"]["Values"]
+        for name in ("Preprocess", "Evaluate")
+        for output in steps[name]["Arguments"]["ProcessingOutputConfig"]["Outputs"]
+    ]
+    outputs.append(
+        steps["Train"]["Arguments"]["OutputDataConfig"]["S3OutputPath"]["Std:Join"]["Values"]
+    )
+    for values in outputs:
+        assert values[:2] == [config.branch_root, {"Get": "Execution.PipelineExecutionId"}]
+    assert [values[2:] for values in outputs] == [
+        ["preprocess", "train"],
+        ["preprocess", "validation"],
+        ["preprocess", "test"],
+        ["evaluate"],
+        ["train"],
+    ]
+    assert config.branch_root == f"s3://{config.names['artifact_bucket']}/{config.use_case}/main"
+
+
+def test_job_steps_are_cached_and_retried(built):
+    for name in ("Preprocess", "Train", "Evaluate"):
+        step = steps_by_name(built)[name]
+        assert step["CacheConfig"] == {"Enabled": True, "ExpireAfter": "P30D"}
+        retried = {kind for policy in step["RetryPolicies"] for kind in policy["ExceptionType"]}
+        assert {"Step.THROTTLING", "SageMaker.CAPACITY_ERROR"} <= retried
+
+
+def test_rebuilding_gives_a_byte_identical_definition(built, no_aws_credentials):
+    assert json.dumps(build()) == json.dumps(built)
+
+
+def test_branches_get_valid_distinct_names_and_prefixes(no_aws_credentials):
+    long_branch = "feature/" + "a-very-long-branch-name-" * 6
+    names, roots = [], set()
+    for branch in ("main", "dev", long_branch):
+        config = settings.load({"BRANCH_NAME": branch})
+        built = build(branch)
+        register = steps_by_name(built)["Register"]["Arguments"]
+        assert register["ModelPackageGroupName"] == config.names["model_package_group"]
+        for key in ("pipeline_name", "model_package_group"):
+            rule = naming.SAGEMAKER if key == "model_package_group" else naming.SAGEMAKER_PIPELINE
+            assert naming.Name(config.names[key], rule).problem() is None
+        names.append(config.names["pipeline_name"])
+        roots.add(config.branch_root)
+    assert len(set(names)) == 3 and len(roots) == 3
+    assert names[:2] == [settings.PROJECT_SLUG, f"{settings.PROJECT_SLUG}-dev"]
+
+
+def test_sagemaker_projects_environment_names_the_pipeline(no_aws_credentials):
+    environ = {"SAGEMAKER_PROJECT_NAME": "studio-churn", "SAGEMAKER_PROJECT_ID": "p-0123456789ab"}
+    built = build(environ=environ)
+    train = steps_by_name(built)["Train"]["Arguments"]
+    assert {"Key": "sagemaker:project-id", "Value": "p-0123456789ab"} in train["Tags"]
+    assert steps_by_name(built)["Register"]["Arguments"]["ModelPackageGroupName"] == "studio-churn"
+
+
+def test_readme_diagram_matches_the_definition(built):
+    readme = README.read_text()
+    assert diagram.embed(readme, diagram.mermaid(built)) == readme, "run `make diagram`"
