@@ -78,13 +78,13 @@ def find_python(version: str) -> str | None:
 
 @functools.cache
 def project_requirements() -> tuple[str, ...]:
-    """The union of the generated projects' runtime and dev dependencies over all frameworks."""
+    """The union of the generated projects' runtime, dev and pipeline dependencies, all frameworks."""
     requirements = set()
     with tempfile.TemporaryDirectory() as scratch:
         for framework in CHOICES["model_framework"]:
             project = render(Path(scratch) / framework, model_framework=framework)
             metadata = tomllib.loads((project / "pyproject.toml").read_text())["project"]
-            requirements.update(metadata["dependencies"], metadata["optional-dependencies"]["dev"])
+            requirements.update(metadata["dependencies"], *metadata["optional-dependencies"].values())
     return tuple(sorted(requirements))
 
 

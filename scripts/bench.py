@@ -1,8 +1,8 @@
 """`make bench`: medians of the speed goals on this machine, against their targets.
 
-Times what a user waits for: a default render, the local end-to-end run and the generated test
-suite (each a fresh process, imports included), the import of `<package>.infer`, and one
-single-row prediction through the serving handler.
+Times what a user waits for: a default render, the local end-to-end run, the generated test
+suite and the SageMaker Pipeline definition (each a fresh process, imports included), the
+import of `<package>.infer`, and one single-row prediction through the serving handler.
 """
 
 import os
@@ -67,6 +67,8 @@ def main() -> int:
         local_run = median_seconds(lambda: run_in(project, local_run_command), rounds=5)
         test_command = [python, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
         test_suite = median_seconds(lambda: run_in(project, test_command), rounds=3)
+        definition_command = [python, "-m", f"{PACKAGE}.pipeline", "definition", "--output", os.devnull]
+        definition = median_seconds(lambda: run_in(project, definition_command), rounds=5)
         importing = printed_median([python, "-c", IMPORT_SCRIPT], project, rounds=9)
         model_dir = next((project / "runs").iterdir()) / "train" / "model"
         latency = printed_median([python, "-c", LATENCY_SCRIPT, str(model_dir)], project, rounds=3)
@@ -75,6 +77,7 @@ def main() -> int:
         ("default render", render, 0.5),
         ("local end-to-end run", local_run, 10.0),
         ("generated test suite", test_suite, None),
+        ("pipeline definition (SDK)", definition, 3.0),
         (f"import {PACKAGE}.infer", importing, 0.3),
         ("single-row prediction", latency, None),
     ]

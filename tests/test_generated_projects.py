@@ -1,5 +1,6 @@
 """Generated projects pass their own test suites on every supported Python, and install."""
 
+import json
 import os
 import subprocess
 
@@ -39,3 +40,10 @@ def test_fresh_project_sets_up_and_tests_itself_with_make(render, project_python
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     assert " passed" in result.stdout
     assert (project / ".git" / "hooks" / "pre-commit").exists()
+    # The installed console script prints the pipeline definition with no AWS configuration.
+    offline = {key: value for key, value in env.items() if not key.startswith("AWS_")}
+    offline.update(AWS_SHARED_CREDENTIALS_FILE=os.devnull, AWS_CONFIG_FILE=os.devnull, AWS_EC2_METADATA_DISABLED="true")
+    command = [str(project / ".venv" / "bin" / "customer-churn-pipeline"), "definition"]
+    definition = subprocess.run(command, cwd=project, capture_output=True, text=True, env=offline)
+    assert definition.returncode == 0, definition.stderr[-3000:]
+    assert json.loads(definition.stdout)["Version"] == "2020-12-01"
