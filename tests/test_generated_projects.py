@@ -42,7 +42,7 @@ def test_fresh_project_sets_up_and_tests_itself_with_make(render, project_python
     assert (project / ".git" / "hooks" / "pre-commit").exists()
     # The installed console script prints the pipeline definition with no AWS configuration.
     offline = {key: value for key, value in env.items() if not key.startswith("AWS_")}
-    offline.update(AWS_SHARED_CREDENTIALS_FILE=os.devnull, AWS_CONFIG_FILE=os.devnull, AWS_EC2_METADATA_DISABLED="true")
+    offline.update(AWS_SHARED_CREDENTIALS_FILE=os.devnull, AWS_CONFIG_FILE=os.devnull, HTTPS_PROXY="http://127.0.0.1:9")
     command = [str(project / ".venv" / "bin" / "customer-churn-pipeline"), "definition"]
     definition = subprocess.run(command, cwd=project, capture_output=True, text=True, env=offline)
     assert definition.returncode == 0, definition.stderr[-3000:]

@@ -24,6 +24,7 @@ def definition_of(project, python) -> dict:
         AWS_SHARED_CREDENTIALS_FILE=os.devnull,
         AWS_CONFIG_FILE=os.devnull,
         AWS_EC2_METADATA_DISABLED="true",
+        HTTPS_PROXY="http://127.0.0.1:9",  # the SDK's telemetry meets a closed local port
     )
     command = [str(python), "-m", "customer_churn.pipeline", "definition"]
     result = subprocess.run(command, cwd=project, env=env, capture_output=True, text=True)

@@ -30,7 +30,10 @@ def rows(splits):
 
 
 def invoke(model, body, content_type, accept):
-    return output_fn(predict_fn(input_fn(body, content_type), model), accept)
+    """The response body, checking that it is labelled with the type asked for."""
+    response, response_type = output_fn(predict_fn(input_fn(body, content_type), model), accept)
+    assert response_type == accept.split(";")[0]
+    return response
 
 
 def test_csv_round_trip(model, rows):

@@ -84,7 +84,10 @@ def test_start_before_upsert_says_what_to_do(mock_aws_account, capsys):
     ("argv", "expected"),
     [
         (["upsert", "--role-arn", "pipeline-role"], "is not an IAM role ARN"),
+        (["upsert", "--role-arn", "arn:aws-cn:iam::123456789012:role/r"], "is in partition aws-cn"),
         (["start", "--parameter", "QualityThreshold"], "expected Name=Value"),
+        (["definition", "--output", "missing-folder/pipeline.json"], "cannot write"),
+        (["diagram", "--readme", "missing-README.md"], "missing-README.md"),
     ],
 )
 def test_bad_arguments_are_one_clear_line(mock_aws_account, capsys, argv, expected):
@@ -98,10 +101,21 @@ def test_missing_sdk_is_one_clear_line(monkeypatch, capsys):
     assert "pip install -e '.[pipeline]'" in error_line(capsys)
 
 
-def test_no_credentials_is_one_clear_line(no_aws_credentials, capsys):
-    assert main(["upsert", "--role-arn", ROLE_ARN]) == 2
+@pytest.mark.parametrize("argv", [["upsert", "--role-arn", ROLE_ARN], ["start"]])
+def test_no_credentials_is_one_clear_line(no_aws_credentials, capsys, argv):
+    assert main(argv) == 2
     line = error_line(capsys)
     assert line.startswith("pipeline: error: no AWS credentials") and "AWS_PROFILE" in line
+
+
+def test_unknown_profile_is_one_clear_line(no_aws_credentials, monkeypatch, capsys):
+    monkeypatch.setenv("AWS_PROFILE", "no-such-profile")
+    assert main(["start"]) == 2
+    assert "no-such-profile" in error_line(capsys)
+
+
+def test_role_with_a_path_is_accepted(mock_aws_account, capsys):
+    assert main(["upsert", "--role-arn", "arn:aws:iam::123456789012:role/service-role/ml/r"]) == 0
 
 
 def test_unknown_region_is_one_clear_line(no_aws_credentials, monkeypatch, capsys):
@@ -137,15 +151,18 @@ def test_wait_reports_the_failed_step_and_its_reason(capsys):
                         {
                             "StepName": "QualityGateFailed",
                             "StepStatus": "Failed",
-                            "FailureReason": "auc 0.61 is below 0.9",
+                            "Metadata": {"Fail": {"ErrorMessage": "auc 0.61 is below 0.9"}},
                         },
+                        {"StepName": "Backfill", "StepStatus": "Failed", "FailureReason": "quota"},
                     ]
                 },
             ),
         ]
     )
     assert wait(client, EXECUTION, timeout=60, poll=0) == 1
-    assert "step QualityGateFailed failed: auc 0.61 is below 0.9" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "step QualityGateFailed failed: auc 0.61 is below 0.9" in err
+    assert "step Backfill failed: quota" in err
 
 
 def test_wait_gives_up_after_the_timeout(capsys):
@@ -195,6 +212,10 @@ def cli_environment(tmp_path, **extra) -> dict:
         "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
         "AWS_CONFIG_FILE": str(tmp_path / "none"),
         "AWS_EC2_METADATA_DISABLED": "true",
+        # Whatever would leave this machine (the SDK's telemetry) meets a closed local port.
+        "HTTPS_PROXY": "http://127.0.0.1:9",
+        "HTTP_PROXY": "http://127.0.0.1:9",
+        "NO_PROXY": "127.0.0.1,localhost",
         **extra,
     }
 

@@ -27,7 +27,9 @@ def test_digest_follows_the_content(tmp_path):
     (package / "__init__.py").write_text("")
     (package / "__pycache__").mkdir()
     (package / "__pycache__" / "x.pyc").write_bytes(b"ignored")
+    (package / ".env").write_text("SECRET=ignored\n")
     first = code.collect(package)
+    assert [path for path, _ in first.files] == [f"{PACKAGE}/__init__.py"]
     assert code.collect(package).digest == first.digest
     (package / "__init__.py").write_text("VERSION = 2\n")
     assert code.collect(package).digest != first.digest

@@ -1,6 +1,8 @@
 """The SageMaker Pipeline definition, built offline: steps, parameters, gate, code, names."""
 
+import contextlib
 import json
+import socket
 from pathlib import Path
 
 import boto3
@@ -21,24 +23,46 @@ ROLE_ARN = "arn:aws:iam::111111111111:role/pipeline-tests"
 README = Path(__file__).resolve().parent.parent / "README.md"
 
 
-def refuse_requests(request, **_):
-    raise AssertionError(f"building the definition called AWS: {request.url}")
+@contextlib.contextmanager
+def network_refused():
+    """Refuse and record every AWS request and every connection while building.
+
+    Recorded as well as refused, because the SDK swallows some exceptions. Its usage telemetry
+    (a background request the SDK owns, see definition.py) is switched off here.
+    """
+    attempts = []
+
+    def refuse(target, *_, **__):
+        attempts.append(str(getattr(target, "url", target)))
+        raise OSError("the network is refused in this test")
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("AWS_EC2_METADATA_DISABLED", "true")  # as `definition` sets it
+        patch.setattr(socket.socket, "connect", refuse)
+        patch.setattr(socket, "getaddrinfo", refuse)
+        patch.setattr(
+            "sagemaker.core.telemetry.telemetry_logging._send_telemetry_request",
+            lambda *_, **__: None,
+        )
+        yield attempts, refuse
 
 
 def build(branch: str = "main", environ: dict | None = None) -> dict:
-    """The definition JSON, built with a session that fails on any AWS request."""
+    """The definition JSON, built with the network refused; fails on any attempt to use it."""
     config = settings.load({"BRANCH_NAME": branch, **(environ or {})})
-    boto_session = boto3.Session(region_name=config.region)
-    boto_session.events.register("before-send", refuse_requests)
-    pipeline = definition.build(
-        config, ROLE_ARN, code.collect(), definition.session(config, boto_session)
-    )
-    return json.loads(pipeline.definition())
+    with network_refused() as (attempts, refuse):
+        boto_session = boto3.Session(region_name=config.region)
+        boto_session.events.register("before-send", lambda request, **_: refuse(request))
+        pipeline = definition.build(
+            config, ROLE_ARN, code.collect(), definition.session(config, boto_session)
+        )
+        built = json.loads(pipeline.definition())
+    assert attempts == [], f"building the definition reached for the network: {attempts}"
+    return built
 
 
 @pytest.fixture(scope="module")
 def built() -> dict:
-    """Built once: the session refuses every AWS request, so nothing else can leak in."""
     return build()
 
 
@@ -110,9 +134,14 @@ def test_gate_reads_the_metric_evaluate_writes(built, model_dir, splits):
 
 def test_failed_gate_names_the_metric_its_value_and_the_threshold(built):
     message = steps_by_name(built)["QualityGateFailed"]["Arguments"]["ErrorMessage"]["Std:Join"]
-    parts = json.dumps(message["Values"])
-    assert settings.PRIMARY_METRIC in parts
-    assert "Std:JsonGet" in parts and "Parameters.QualityThreshold" in parts
+    metric = steps_by_name(built)["QualityGate"]["Arguments"]["Conditions"][0]["LeftValue"]
+    first, value, middle, threshold, last = message["Values"]
+    assert message["On"] == " "
+    assert first == f"Quality gate failed: {settings.PRIMARY_METRIC}"
+    assert value == metric  # the very number the gate compared
+    assert middle == "is below the threshold"
+    assert threshold == {"Get": "Parameters.QualityThreshold"}
+    assert "not registered" in last
 
 
 def test_register_step_records_metrics_approval_and_serving_code(built):
@@ -191,7 +220,7 @@ def test_every_output_follows_the_s3_layout(built):
         ["preprocess", "train"],
         ["preprocess", "validation"],
         ["preprocess", "test"],
-        ["evaluate"],
+        ["evaluate", "evaluation"],
         ["train"],
     ]
     assert config.branch_root == f"s3://{config.names['artifact_bucket']}/{config.use_case}/main"

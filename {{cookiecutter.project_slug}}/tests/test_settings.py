@@ -89,6 +89,14 @@ def test_partition_follows_the_region(region, partition):
     assert load(AWS_REGION=region).partition == partition
 
 
+def test_artifact_bucket_can_be_named_by_the_environment():
+    assert load(ARTIFACT_BUCKET="sagemaker-project-p-1").names["artifact_bucket"] == (
+        "sagemaker-project-p-1"
+    )
+    with pytest.raises(settings.SettingsError, match="S3 bucket"):
+        load(ARTIFACT_BUCKET="Not_A_Bucket")
+
+
 def test_tags_link_a_sagemaker_project_when_there_is_one():
     assert load().tags == {"use-case": settings.PROJECT_SLUG, "branch": "main"}
     tags = load(SAGEMAKER_PROJECT_NAME="studio-churn", SAGEMAKER_PROJECT_ID="p-1").tags

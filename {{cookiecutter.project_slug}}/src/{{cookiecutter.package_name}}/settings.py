@@ -150,6 +150,8 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         raise SettingsError(f"AWS region {region!r} is not an AWS region code; set AWS_REGION")
     dev_account_id = env.get("DEV_ACCOUNT_ID") or DEV_ACCOUNT_ID
     derived = naming.derive_names(use_case, branch, dev_account_id, region)
+    if env.get("ARTIFACT_BUCKET"):  # a bucket made elsewhere, e.g. by a SageMaker Projects template
+        derived["artifact_bucket"] = naming.Name(env["ARTIFACT_BUCKET"], naming.S3_BUCKET)
     problems = [problem for name in derived.values() if (problem := name.problem())]
     if problems:
         raise SettingsError("; ".join(problems))

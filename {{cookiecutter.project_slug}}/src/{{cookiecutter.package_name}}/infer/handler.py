@@ -124,11 +124,15 @@ def predict_fn(rows: list, model: Model) -> list[dict]:
     return [{"prediction": float(score)} for score in scores]
 
 
-def output_fn(predictions: list[dict], accept: str) -> str:
-    """Serialise predictions as CSV (one line per row) or JSON (`{"predictions": [...]}`)."""
+def output_fn(predictions: list[dict], accept: str) -> tuple[str, str]:
+    """Serialise predictions as CSV (one line per row) or JSON (`{"predictions": [...]}`).
+
+    Returns the body and its content type: the serving containers send a (body, type) pair
+    with that type, and a bare body with the web server's default type.
+    """
     if _media_type(accept or JSON) == JSON:
-        return json.dumps({"predictions": predictions})
+        return json.dumps({"predictions": predictions}), JSON
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerows(prediction.values() for prediction in predictions)
-    return buffer.getvalue()
+    return buffer.getvalue(), CSV

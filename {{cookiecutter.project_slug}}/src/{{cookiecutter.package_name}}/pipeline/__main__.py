@@ -26,7 +26,8 @@ from .. import settings
 from . import code, diagram
 
 FINISHED = ("Succeeded", "Failed", "Stopped")
-ROLE_ARN = re.compile(r"arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,64}")
+# arn:<partition>:iam::<account>:role/<optional path/><name>
+ROLE_ARN = re.compile(r"arn:(aws[a-z-]*):iam::\d{12}:role/(?:[\w+=,.@-]+/)*[\w+=,.@-]{1,64}")
 PARAMETER = re.compile(r"([A-Za-z0-9-]+)=(.*)", re.DOTALL)
 
 
@@ -44,9 +45,15 @@ def role_arn(given: str | None, config: settings.Settings, required: bool) -> st
     if not arn:
         role = config.names["sagemaker_execution_role"]
         return f"arn:{config.partition}:iam::{config.dev_account_id}:role/{role}"
-    if not ROLE_ARN.fullmatch(arn):
+    match = ROLE_ARN.fullmatch(arn)
+    if not match:
         raise CommandError(
             f"{arn!r} is not an IAM role ARN; expected arn:aws:iam::<12-digit account>:role/<name>"
+        )
+    if match.group(1) != config.partition:
+        raise CommandError(
+            f"role {arn} is in partition {match.group(1)}, but {config.region} is in "
+            f"{config.partition}; use a role of the pipeline's own account"
         )
     return arn
 
@@ -66,19 +73,29 @@ def definition_json(pipeline) -> str:
 def write(text: str, output: Path | None) -> None:
     if output is None:
         sys.stdout.write(text)
-    else:
+        return
+    try:
         output.write_text(text)
-        print(f"pipeline: wrote {output}", file=sys.stderr)
+    except OSError as error:
+        raise CommandError(f"cannot write {output}: {error.strerror}") from error
+    print(f"pipeline: wrote {output}", file=sys.stderr)
+
+
+def build_offline(config: settings.Settings, arn: str):
+    """Build for printing only. No request is made, so boto3 need not look for credentials on
+    the EC2 metadata service: off EC2 each of the SDK's sessions would wait a second for it."""
+    os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
+    return build(config, arn)
 
 
 def command_definition(args, config) -> int:
-    pipeline = build(config, role_arn(args.role_arn, config, required=False))
+    pipeline = build_offline(config, role_arn(args.role_arn, config, required=False))
     write(definition_json(pipeline), args.output)
     return 0
 
 
 def command_diagram(args, config) -> int:
-    pipeline = build(config, role_arn(None, config, required=False))
+    pipeline = build_offline(config, role_arn(None, config, required=False))
     chart = diagram.mermaid(json.loads(pipeline.definition()))
     if args.readme is None:
         write(chart, args.output)
@@ -150,7 +167,12 @@ def failure_reason(client, execution_arn: str, description: dict) -> str:
     steps = client.list_pipeline_execution_steps(PipelineExecutionArn=execution_arn)
     reasons = [
         f"step {step['StepName']} {step['StepStatus'].lower()}: "
-        + step.get("FailureReason", "no reason given")
+        # A Fail step reports its message in its metadata, other steps in FailureReason.
+        + (
+            step.get("FailureReason")
+            or step.get("Metadata", {}).get("Fail", {}).get("ErrorMessage")
+            or "no reason given"
+        )
         for step in steps["PipelineExecutionSteps"]
         if step["StepStatus"] in ("Failed", "Stopped")
     ]
@@ -280,6 +302,8 @@ def main(argv: list[str] | None = None) -> int:
         message = (
             f"AWS refused {error.operation_name}: {details.get('Code')}: {details.get('Message')}"
         )
+    except botocore.exceptions.BotoCoreError as error:  # profiles, SSO tokens, endpoints
+        message = f"AWS configuration: {error}"
     finally:
         logging.disable(logging.NOTSET)
     print(f"pipeline: error: {message}", file=sys.stderr)

@@ -66,12 +66,19 @@ class CodeBundle:
 
 
 def collect(package_dir: Path = PACKAGE_DIR) -> CodeBundle:
-    """Read the package from disk (an editable checkout or an installed copy alike)."""
+    """Read the package from disk (an editable checkout or an installed copy alike).
+
+    Every file but caches and hidden files (.DS_Store, .env): package data ships too.
+    """
     root = package_dir.parent
     files = sorted(
         (path.relative_to(root).as_posix(), path.read_bytes())
         for path in package_dir.rglob("*")
-        if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc"
+        if path.is_file()
+        and path.suffix != ".pyc"
+        and not any(
+            part == "__pycache__" or part.startswith(".") for part in path.relative_to(root).parts
+        )
     )
     return CodeBundle(tuple(files))
 

@@ -8,9 +8,12 @@ evaluate as processing jobs, train as a training job. Outputs follow the S3 layo
 `<branch root>/<execution id>/<step>/<output>`; names come from `settings.load()`, so `main`,
 `dev` and feature branches get their own pipeline and model package group.
 
-Building the definition makes no AWS call: images resolve from the SDK's bundled tables, the
-code's S3 URIs from its content, and the bucket is named rather than looked up. Only
-`upsert` (in `__main__`) touches AWS.
+Building the definition needs no AWS account and makes no AWS request of its own: images
+resolve from the SDK's bundled tables, the code's S3 URIs from its content, and the bucket is
+named rather than looked up. Only `upsert` and `start` (in `__main__`) call AWS. The SDK's
+usage telemetry is the SDK's own (a background request whose failure is ignored); opting out
+through its config file (TelemetryOptOut) works but makes every build several times slower,
+because the SDK re-validates that config on each lookup.
 """
 
 import os
@@ -275,7 +278,9 @@ def build(
             _input("model", model_data, f"{PROCESSING_DIR}/model"),
             _input("test", split_uri["test"], f"{PROCESSING_DIR}/test"),
         ],
-        outputs=[_output("evaluation", run_uri("evaluate"), f"{PROCESSING_DIR}/evaluation")],
+        outputs=[
+            _output("evaluation", run_uri("evaluate", "evaluation"), f"{PROCESSING_DIR}/evaluation")
+        ],
         property_files=[report],
     )
     evaluation_dir = evaluate.properties.ProcessingOutputConfig.Outputs["evaluation"].S3Output.S3Uri
