@@ -1,5 +1,11 @@
-"""Shared fixtures: the sample data, its splits and one trained model for the whole session."""
+"""Shared fixtures: the sample data, its splits, one trained model, and AWS stand-ins.
 
+Tests never reach AWS: moto stands in for it, and nothing looks for credentials on the EC2
+metadata service or sends the SageMaker SDK's usage telemetry.
+"""
+
+import importlib.util
+import os
 from pathlib import Path
 
 import pytest
@@ -10,6 +16,21 @@ from {{ cookiecutter.package_name }}.train.core import fit, save
 from {{ cookiecutter.package_name }}.train.hyperparameters import Hyperparameters
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_sdk_telemetry():
+    """The SDK reports usage from a background thread, past moto; not from these tests."""
+    if importlib.util.find_spec("sagemaker") is None:
+        yield
+        return
+    os.environ.setdefault("AWS_DEFAULT_REGION", settings.AWS_REGION)  # the SDK needs one
+    from sagemaker.core.telemetry import telemetry_logging
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(telemetry_logging, "_send_telemetry_request", lambda *_, **__: None)
+        yield
 
 
 @pytest.fixture(scope="session")
@@ -41,7 +62,7 @@ def model_dir(tmp_path_factory, splits, hyperparameters) -> Path:
 
 @pytest.fixture
 def no_aws_credentials(monkeypatch, tmp_path):
-    """No AWS credentials anywhere boto3 looks (environment, files, instance metadata)."""
+    """No AWS credentials anywhere boto3 looks (environment and files; metadata is off)."""
     for name in (
         "AWS_ACCESS_KEY_ID",
         "AWS_SECRET_ACCESS_KEY",
@@ -53,7 +74,6 @@ def no_aws_credentials(monkeypatch, tmp_path):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     monkeypatch.setenv("BRANCH_NAME", "main")
 
 

@@ -27,8 +27,8 @@ README = Path(__file__).resolve().parent.parent / "README.md"
 def network_refused():
     """Refuse and record every AWS request and every connection while building.
 
-    Recorded as well as refused, because the SDK swallows some exceptions. Its usage telemetry
-    (a background request the SDK owns, see definition.py) is switched off here.
+    Recorded as well as refused, because the SDK swallows some exceptions. (Its usage
+    telemetry, a background request the SDK owns, is off in all tests: see conftest.py.)
     """
     attempts = []
 
@@ -37,13 +37,8 @@ def network_refused():
         raise OSError("the network is refused in this test")
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("AWS_EC2_METADATA_DISABLED", "true")  # as `definition` sets it
         patch.setattr(socket.socket, "connect", refuse)
         patch.setattr(socket, "getaddrinfo", refuse)
-        patch.setattr(
-            "sagemaker.core.telemetry.telemetry_logging._send_telemetry_request",
-            lambda *_, **__: None,
-        )
         yield attempts, refuse
 
 

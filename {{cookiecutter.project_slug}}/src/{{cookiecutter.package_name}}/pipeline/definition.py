@@ -77,8 +77,9 @@ PENDING_APPROVAL = "PendingManualApproval"
 CONTENT_TYPES = ["text/csv", "application/json"]
 METRIC_PATH = f"{settings.REPORT_KEY}.{settings.PRIMARY_METRIC}.value"
 
-# Reused results are keyed on the step's arguments, and those include the code's digest, so a
-# code change always reruns; unchanged steps of a retried execution do not.
+# A step is reused when its resolved inputs, image, entrypoint and environment match a run of
+# the last 30 days. The code's digest is among them, so changed code always reruns. Data is
+# known only by its URI: a new dataset needs a new InputDataUri (the README says so).
 CACHE = CacheConfig(enable_caching=True, expire_after="P30D")
 # Throttling and transient service faults of the step itself, then jobs that found no capacity.
 RETRY_POLICIES = [
