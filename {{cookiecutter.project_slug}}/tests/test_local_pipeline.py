@@ -4,7 +4,7 @@ import pytest
 
 from {{ cookiecutter.package_name }} import settings
 from {{ cookiecutter.package_name }}.pipeline import local
-from {{ cookiecutter.package_name }}.pipeline.local import PENDING_APPROVAL, main
+from {{ cookiecutter.package_name }}.pipeline.local import main
 
 
 @pytest.fixture
@@ -29,7 +29,7 @@ def test_end_to_end_run_registers_and_predicts(run_local, capsys):
     assert (run_dir / "predict" / "predictions.csv").read_text().count("\n") > 1
     package_dir = run_local.registry / run_local.group / "1"
     package = json.loads((package_dir / "model_package.json").read_text())
-    assert package["ModelApprovalStatus"] == PENDING_APPROVAL
+    assert package["ModelApprovalStatus"] == settings.PENDING_APPROVAL
     assert package["RunId"] == run_dir.name
     assert json.loads((package_dir / "evaluation.json").read_text()) == report
     output = capsys.readouterr().out

@@ -101,7 +101,7 @@ def test_parameters_and_their_defaults(built):
         "ProcessingInstanceCount": ("Integer", 1),
         "TrainingInstanceType": ("String", settings.TRAINING_INSTANCE_TYPE),
         "TrainingInstanceCount": ("Integer", 1),
-        "ModelApprovalStatus": ("String", "PendingManualApproval"),
+        "ModelApprovalStatus": ("String", settings.PENDING_APPROVAL),
         "QualityThreshold": ("Float", settings.QUALITY_THRESHOLD),
     }
 

@@ -43,6 +43,8 @@ SAMPLE_DATA = Path("data/sample/diabetes.csv")
 
 # The report the evaluate step writes and the quality gate reads.
 REPORT_FILE = "evaluation.json"
+# The status a newly registered model gets: a person approves it before it is deployed.
+PENDING_APPROVAL = "PendingManualApproval"
 
 # Local runs mirror the S3 layout: <runs>/<run-id>/<step>/<output>.
 RUNS_DIR = Path("runs")

@@ -73,7 +73,6 @@ PROCESSING_DIR = "/opt/ml/processing"
 PROCESSING_CODE_DIR = f"{PROCESSING_DIR}/code"
 TRAINING_CODE_DIR = "/opt/ml/input/data/code"
 SPLITS = ("train", "validation", "test")
-PENDING_APPROVAL = "PendingManualApproval"
 CONTENT_TYPES = ["text/csv", "application/json"]
 METRIC_PATH = f"{settings.REPORT_KEY}.{settings.PRIMARY_METRIC}.value"
 
@@ -191,7 +190,9 @@ def build(
         "TrainingInstanceType", default_value=settings.TRAINING_INSTANCE_TYPE
     )
     training_count = ParameterInteger("TrainingInstanceCount", default_value=1)
-    approval_status = ParameterString("ModelApprovalStatus", default_value=PENDING_APPROVAL)
+    approval_status = ParameterString(
+        "ModelApprovalStatus", default_value=settings.PENDING_APPROVAL
+    )
     threshold = ParameterFloat("QualityThreshold", default_value=settings.QUALITY_THRESHOLD)
 
     def run_uri(step: str, output: str = ""):

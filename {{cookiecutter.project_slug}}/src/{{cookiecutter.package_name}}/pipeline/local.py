@@ -25,8 +25,6 @@ from ..evaluate.core import metric_from_report
 from ..infer.__main__ import main as predict
 from ..train.__main__ import main as train
 
-PENDING_APPROVAL = "PendingManualApproval"
-
 
 class QualityGateError(RuntimeError):
     """The model missed the quality threshold and was not registered."""
@@ -73,7 +71,7 @@ def register(
     package = {
         "ModelPackageGroupName": group,
         "ModelPackageVersion": version,
-        "ModelApprovalStatus": PENDING_APPROVAL,
+        "ModelApprovalStatus": settings.PENDING_APPROVAL,
         "CreationTime": datetime.now(UTC).isoformat(),
         "RunId": run_id,
     }
@@ -163,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
     print(json.dumps(report, indent=2))
     print(f"model:       {result.model_dir}")
     print(f"evaluation:  {result.report_path}")
-    print(f"registered:  {result.registered_dir} ({PENDING_APPROVAL})")
+    print(f"registered:  {result.registered_dir} ({settings.PENDING_APPROVAL})")
     print(f"predictions: {result.predictions_path}")
     return 0
 
