@@ -1,4 +1,5 @@
-"""`make demo`: render the default project, set it up with its own Makefile, run it end to end.
+"""`make demo`: render the default project, set it up with its own Makefile, run it end to end,
+then draw the SageMaker Pipeline it defines (built offline, no AWS account).
 
 Each demo renders into a new folder under build/demo/, so an earlier demo and its runs are
 never overwritten; the demo virtualenv (build/demo/venv) is shared between demos.
@@ -27,7 +28,12 @@ def main() -> int:
     make = ["make", "run-local", f"PYTHON={python}", f"VENV={demo_dir / 'venv'}"]
     result = subprocess.run(make, cwd=project)
     print(f"\ndemo: the paths above are relative to {project}")
-    return result.returncode
+    if result.returncode:
+        return result.returncode
+    package = next((project / "src").glob("*/pipeline")).parent.name
+    print(f"\ndemo: the SageMaker Pipeline ({package}.pipeline diagram, built with no AWS account):", flush=True)
+    diagram = [str(demo_dir / "venv" / "bin" / "python"), "-m", f"{package}.pipeline", "diagram"]
+    return subprocess.run(diagram, cwd=project).returncode
 
 
 if __name__ == "__main__":
