@@ -15,6 +15,9 @@ from pathlib import Path
 
 # Rendered by cookiecutter as JSON data; the unrendered file still imports, for the tests.
 ANSWERS_JSON = r"""{{ cookiecutter | tojson }}"""
+# The template's absolute directory (local_extensions.TemplateDirExtension), also as JSON:
+# `_repo_dir` may be relative, and this hook runs inside the new project folder.
+TEMPLATE_DIR_JSON = r"""{"template_dir": {{ template_dir | string_literal }}}"""
 
 SLUG = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*")
 PACKAGE = re.compile(r"[a-z_][a-z0-9_]*")
@@ -25,9 +28,9 @@ ACCOUNT_OPTIONS = ("dev_account_id", "staging_account_id", "prod_account_id")
 DEPENDENCIES = {"boto3", "botocore", "joblib", "moto", "numpy", "pandas", "pytest", "sagemaker", "sklearn", "xgboost"}
 
 
-def load_naming(repo_dir: Path):
+def load_naming(template_dir: Path):
     """The generated package's naming module, imported from the template directory."""
-    [path] = repo_dir.glob("*/src/*/naming.py")
+    [path] = template_dir.glob("*/src/*/naming.py")
     spec = importlib.util.spec_from_file_location("template_naming", path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses look their module up while being created
@@ -35,9 +38,9 @@ def load_naming(repo_dir: Path):
     return module
 
 
-def read_choices(repo_dir: Path) -> dict[str, list[str]]:
+def read_choices(template_dir: Path) -> dict[str, list[str]]:
     """The choice options and their allowed values, from cookiecutter.json."""
-    options = json.loads((repo_dir / "cookiecutter.json").read_text(encoding="utf-8"))
+    options = json.loads((template_dir / "cookiecutter.json").read_text(encoding="utf-8"))
     return {name: values for name, values in options.items() if isinstance(values, list) and not name.startswith("_")}
 
 
@@ -127,8 +130,8 @@ def validate(answers: dict, choices: dict[str, list[str]], naming) -> list[str]:
 
 def main() -> int:
     answers = json.loads(ANSWERS_JSON)
-    repo_dir = Path(answers["_repo_dir"])
-    problems = validate(answers, read_choices(repo_dir), load_naming(repo_dir))
+    template_dir = Path(json.loads(TEMPLATE_DIR_JSON)["template_dir"])
+    problems = validate(answers, read_choices(template_dir), load_naming(template_dir))
     for problem in problems:
         print(f"error: {problem}", file=sys.stderr)
     if problems:
