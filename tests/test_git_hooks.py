@@ -33,6 +33,8 @@ def project(tmp_path_factory):
     installed = run(project, sys.executable, "-m", "pre_commit", "install", "--install-hooks")
     assert installed.returncode == 0, installed.stdout + installed.stderr
     assert git(project, "switch", "--quiet", "-c", "feature/first").returncode == 0
+    for ref in (["branch", "my-work"], ["branch", "feature/ABC-123-login"], ["tag", "v0.1.0"]):
+        assert git(project, *ref).returncode == 0  # refs for the push tests
     return project
 
 
@@ -77,17 +79,49 @@ def test_commit_on_protected_branch_is_refused(project, branch):
     git(project, "switch", "--quiet", "feature/first")
 
 
-def test_push_needs_a_conventional_branch_name(project, tmp_path):
+@pytest.fixture
+def origin(project, tmp_path):
+    """A new empty remote: pre-commit runs pre-push hooks only for commits the remote lacks."""
     remote = tmp_path / "remote.git"
     assert git(tmp_path, "init", "--quiet", "--bare", str(remote)).returncode == 0
     git(project, "remote", "add", "origin", str(remote))
-    git(project, "switch", "--quiet", "-c", "my-work")
-    refused = git(project, "push", "origin", "my-work")
-    assert refused.returncode != 0
-    assert "is not named feature/" in refused.stdout + refused.stderr
-    for branch in ("feature/first", "feature/ABC-123-login"):
-        git(project, "switch", "--quiet", "-C", branch)
-        accepted = git(project, "push", "origin", branch)
-        assert accepted.returncode == 0, accepted.stdout + accepted.stderr
-    git(project, "switch", "--quiet", "feature/first")
+    yield remote
     git(project, "remote", "remove", "origin")
+
+
+# (refspec pushed to origin, the refusal's line: the branch and the fix)
+NAMING_RULE = "is not named feature/, fix/, release/ or hotfix/<name>"
+REFUSED_PUSHES = {
+    "badly-named-branch": ("my-work", f"branch 'my-work' {NAMING_RULE}; rename it: git branch -m feature/<name>"),
+    "badly-named-remote-branch": (
+        "feature/first:wip",
+        f"remote branch 'wip' {NAMING_RULE}; push to such a name: git push origin feature/first:feature/<name>",
+    ),
+}
+ACCEPTED_PUSHES = ["feature/first", "feature/ABC-123-login", "dev", "feature/first:feature/renamed", "v0.1.0"]
+
+
+def remote_refs(project) -> str:
+    return git(project, "ls-remote", "origin").stdout
+
+
+@pytest.mark.parametrize(("refspec", "message"), REFUSED_PUSHES.values(), ids=REFUSED_PUSHES.keys())
+def test_push_to_a_badly_named_branch_is_refused(project, origin, refspec, message):
+    refused = git(project, "push", "origin", refspec)
+    assert refused.returncode != 0
+    assert message in (refused.stdout + refused.stderr).splitlines(), refused.stdout + refused.stderr
+    assert remote_refs(project) == ""
+
+
+@pytest.mark.parametrize("refspec", ACCEPTED_PUSHES)
+def test_push_to_a_conventional_branch_or_of_a_tag_is_accepted(project, origin, refspec):
+    accepted = git(project, "push", "origin", refspec)
+    assert accepted.returncode == 0, accepted.stdout + accepted.stderr
+    assert f"/{refspec.rpartition(':')[2]}\n" in remote_refs(project)
+
+
+def test_deleting_a_badly_named_remote_branch_is_accepted(project, origin):
+    assert git(project, "push", "--no-verify", "origin", "feature/first:wip").returncode == 0
+    deleted = git(project, "push", "origin", ":wip")
+    assert deleted.returncode == 0, deleted.stdout + deleted.stderr
+    assert remote_refs(project) == ""
