@@ -1,4 +1,5 @@
 import json
+import shutil
 import tarfile
 
 import numpy as np
@@ -76,6 +77,11 @@ def test_perfect_predictions_score_perfectly():
     assert metric_values(truth, truth) == {"mse": 0.0, "rmse": 0.0, "mae": 0.0, "r2": 1.0}
 
 
+def test_constant_truth_has_no_r2_instead_of_an_error():
+    truth = np.full(5, 3.0)
+    assert np.isnan(metric_values(truth, truth + 1.0)["r2"])
+
+
 def test_constant_error_shows_in_every_metric():
     truth = np.array([1.0, 2.0, 4.0, 8.0])
     values = metric_values(truth, truth + 2.0)
@@ -97,3 +103,57 @@ def test_entry_point_reads_a_sagemaker_model_archive(tmp_path, model_dir, splits
     assert evaluate_entry([str(arg) for arg in args]) == 0
     report = json.loads((tmp_path / "out" / "evaluation.json").read_text())
     assert report == evaluate(model_fn(str(model_dir)), splits["test"])
+
+
+def run_entry_point(tmp_path, model_dir, splits) -> int:
+    test_dir = tmp_path / "test"
+    test_dir.mkdir()
+    splits["test"].to_csv(test_dir / "test.csv", index=False)
+    args = ["--model-dir", model_dir, "--test-dir", test_dir, "--output-dir", tmp_path / "out"]
+    with pytest.raises(SystemExit) as exit_info:
+        evaluate_entry([str(arg) for arg in args])
+    assert not (tmp_path / "out").exists()
+    return exit_info.value.code
+
+
+def one_line_error(capsys) -> str:
+    err = capsys.readouterr().err
+    assert err.startswith("evaluate: error: ") and err.count("\n") == 1 and err.endswith("\n")
+    return err
+
+
+def test_entry_point_names_a_missing_model_once(tmp_path, splits, capsys):
+    assert run_entry_point(tmp_path, tmp_path / "no-model", splits) == 2
+    err = one_line_error(capsys)
+    assert err.count(str(tmp_path / "no-model")) == 1
+    assert "no model bundle" in err
+
+
+@pytest.mark.parametrize("file_name", ["model.joblib", "model.json"])
+def test_entry_point_names_a_damaged_model_file(tmp_path, model_dir, splits, capsys, file_name):
+    bundle = tmp_path / "model"
+    shutil.copytree(model_dir, bundle)
+    (bundle / file_name).write_bytes(b"\x80\x04garbage")
+    assert run_entry_point(tmp_path, bundle, splits) == 2
+    assert f"{bundle / file_name}: cannot load the model" in one_line_error(capsys)
+
+
+def test_entry_point_names_a_damaged_file_inside_the_archive(tmp_path, model_dir, splits, capsys):
+    archive_dir = tmp_path / "model"
+    archive_dir.mkdir()
+    with tarfile.open(archive_dir / "model.tar.gz", "w:gz") as tar:
+        tar.add(model_dir / "model.json", arcname="model.json")
+        garbage = tmp_path / "garbage"
+        garbage.write_bytes(b"\x80\x04garbage")
+        tar.add(garbage, arcname="model.joblib")
+    assert run_entry_point(tmp_path, archive_dir, splits) == 2
+    err = one_line_error(capsys)
+    assert f"{archive_dir / 'model.tar.gz' / 'model.joblib'}: cannot load the model" in err
+
+
+def test_entry_point_names_an_archive_that_is_not_one(tmp_path, splits, capsys):
+    archive_dir = tmp_path / "model"
+    archive_dir.mkdir()
+    (archive_dir / "model.tar.gz").write_bytes(b"not an archive")
+    assert run_entry_point(tmp_path, archive_dir, splits) == 2
+    assert f"{archive_dir / 'model.tar.gz'}: not a readable model archive" in one_line_error(capsys)

@@ -1,6 +1,7 @@
 import csv
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -16,7 +17,11 @@ from {{ cookiecutter.package_name }}.infer import (
     predict_fn,
 )
 from {{ cookiecutter.package_name }}.infer.__main__ import main as predict
-from {{ cookiecutter.package_name }}.infer.handler import InvalidRequestError
+from {{ cookiecutter.package_name }}.infer.handler import (
+    InvalidModelError,
+    InvalidRequestError,
+    InvalidRowError,
+)
 
 
 @pytest.fixture(scope="module")
@@ -89,10 +94,128 @@ def test_missing_feature_in_an_object_is_named(model, rows):
         predict_fn(input_fn(json.dumps([instance]), "application/json"), model)
 
 
-def test_non_numeric_value_is_refused(model):
-    body = ",".join(["abc"] * len(schema.FEATURES))
-    with pytest.raises(InvalidRequestError, match="numbers"):
-        predict_fn(input_fn(body, "text/csv"), model)
+def one_line_message(error: Exception) -> str:
+    message = str(error)
+    assert "\n" not in message
+    return message
+
+
+def request_body(rows, content_type: str) -> str:
+    """A request of rows whose values are written out as they would appear in the body."""
+    if content_type == "text/csv":
+        return "\n".join(",".join(row) for row in rows)
+    return '{"instances": [' + ", ".join(f"[{', '.join(row)}]" for row in rows) + "]}"
+
+
+@pytest.fixture(scope="module")
+def good_values(rows) -> list[str]:
+    return [repr(value) for value in rows.iloc[0].tolist()]
+
+
+def test_a_single_instance_sent_alone_is_one_row(model, rows):
+    expected = predict_fn(rows.head(1).to_numpy().tolist(), model)
+    in_order = json.dumps(rows.iloc[0].tolist())
+    by_name = json.dumps(rows.iloc[0].to_dict())
+    for body in (in_order, by_name):
+        assert predict_fn(input_fn(body, "application/json"), model) == expected
+
+
+@pytest.mark.parametrize(
+    ("content_type", "value", "problem"),
+    [
+        ("text/csv", "abc", '"abc" is not a number'),
+        ("text/csv", "true", '"true" is not a number'),
+        ("text/csv", "inf", '"inf" is not finite'),
+        ("text/csv", "-Infinity", '"-Infinity" is not finite'),
+        ("text/csv", "1e999", '"1e999" is not finite'),
+        ("application/json", '"abc"', '"abc" is not a number'),
+        ("application/json", "true", "true is not a number"),
+        ("application/json", "false", "false is not a number"),
+        ("application/json", '{"value": 1}', '{"value": 1} is not a number'),
+        ("application/json", "[1, 2]", "[1, 2] is not a number"),
+        ("application/json", '"-inf"', '"-inf" is not finite'),
+        ("application/json", "1e999", "Infinity is not finite"),
+        ("application/json", "-Infinity", "-Infinity is not finite"),
+        ("application/json", "1" + "0" * 400, "1" + "0" * 36 + "... is not finite"),
+    ],
+)
+def test_a_value_that_is_not_a_finite_number_names_row_and_feature(
+    model, good_values, content_type, value, problem
+):
+    bad_values = [*good_values]
+    bad_values[1] = value
+    body = request_body([good_values, bad_values], content_type)
+    with pytest.raises(InvalidRowError) as error:
+        predict_fn(input_fn(body, content_type), model)
+    message = one_line_message(error.value)
+    assert message.startswith(f"row 2, feature {schema.FEATURES[1]!r}: {problem}")
+    assert message.endswith("send a finite number, or leave it blank if the value is missing")
+
+
+def test_numbers_sent_as_json_text_are_accepted(model, rows):
+    as_text = json.dumps([[str(value) for value in rows.iloc[0].tolist()]])
+    expected = predict_fn(rows.head(1).to_numpy().tolist(), model)
+    assert predict_fn(input_fn(as_text, "application/json"), model) == expected
+
+
+@pytest.mark.parametrize(
+    ("content_type", "missing"),
+    [
+        ("text/csv", ""),
+        ("text/csv", "nan"),
+        ("application/json", "null"),
+        ("application/json", "NaN"),
+    ],
+)
+def test_blank_null_and_nan_are_missing_values(model, good_values, content_type, missing):
+    values = [missing, *good_values[1:]]
+    assert predict_fn(input_fn(request_body([values], content_type), content_type), model)
+
+
+@pytest.mark.parametrize(
+    ("content_type", "missing"),
+    [("text/csv", ""), ("text/csv", "nan"), ("application/json", "null")],
+)
+def test_a_row_with_every_value_missing_is_refused(model, good_values, content_type, missing):
+    body = request_body([good_values, [missing] * len(schema.FEATURES)], content_type)
+    with pytest.raises(InvalidRowError, match=r"^row 2: every value is blank or missing"):
+        predict_fn(input_fn(body, content_type), model)
+
+
+def test_an_instance_that_is_neither_a_list_nor_an_object_is_refused(model):
+    with pytest.raises(InvalidRowError, match=r"^row 1: 17 is not an instance"):
+        predict_fn(input_fn('{"instances": [17]}', "application/json"), model)
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "problem"),
+    [
+        (b"\xff\xfe1,2", "text/csv", "request body is not UTF-8 text"),
+        ("x" * 200_000, "text/csv", "request body is not valid CSV"),
+        ("[" * 100_000, "application/json", "request body nests JSON too deeply"),
+    ],
+)
+def test_an_unreadable_body_is_refused(body, content_type, problem):
+    with pytest.raises(InvalidRequestError, match=problem) as error:
+        input_fn(body, content_type)
+    one_line_message(error.value)
+
+
+def damaged_copy(model_dir: Path, tmp_path: Path, file_name: str) -> Path:
+    """A copy of the model bundle with one file's bytes replaced by garbage."""
+    bundle = tmp_path / "damaged-model"
+    shutil.copytree(model_dir, bundle)
+    (bundle / file_name).write_bytes(b"\x80\x04garbage")
+    return bundle
+
+
+@pytest.mark.parametrize("file_name", ["model.joblib", "model.json"])
+def test_a_damaged_model_file_is_named_with_the_fix(tmp_path, model_dir, file_name):
+    bundle = damaged_copy(model_dir, tmp_path, file_name)
+    with pytest.raises(InvalidModelError) as error:
+        model_fn(str(bundle))
+    assert one_line_message(error.value).startswith(f"{bundle / file_name}: cannot load the model")
+    assert "retrain the model, or copy the whole model bundle again" in str(error.value)
 
 
 def test_batch_command_writes_predictions_beside_the_rows(tmp_path, model_dir, splits):
@@ -107,14 +230,20 @@ def test_batch_command_writes_predictions_beside_the_rows(tmp_path, model_dir, s
     assert set(records[0]) == {*splits["test"].columns, *prediction_columns}
 
 
-def run_batch(tmp_path, model_dir, text: str) -> int:
+def run_batch(tmp_path, model_dir, text: str, encoding: str = "utf-8") -> int:
     source = tmp_path / "in.csv"
-    source.write_text(text)
+    source.write_text(text, encoding=encoding)
     args = ["--model-dir", model_dir, "--input", source, "--output", tmp_path / "out.csv"]
     with pytest.raises(SystemExit) as exit_info:
         predict([str(arg) for arg in args])
     assert not (tmp_path / "out.csv").exists()
     return exit_info.value.code
+
+
+def one_line_error(capsys) -> str:
+    err = capsys.readouterr().err
+    assert err.startswith("predict: error: ") and err.count("\n") == 1 and err.endswith("\n")
+    return err
 
 
 def test_batch_command_refuses_a_short_row(tmp_path, model_dir, splits, capsys):
@@ -129,7 +258,55 @@ def test_batch_command_never_overwrites_an_input_column(tmp_path, model, model_d
     [output_column, *_] = predict_fn(first_row, model)[0]
     test[output_column] = 1
     assert run_batch(tmp_path, model_dir, test.to_csv(index=False)) == 2
-    assert f"already has column(s) {output_column}" in capsys.readouterr().err
+    assert f"already has column(s) {output_column}; rename them" in one_line_error(capsys)
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("abc", f'line 4, column {schema.FEATURES[1]!r}: "abc" is not a number'),
+        ("-inf", f'line 4, column {schema.FEATURES[1]!r}: "-inf" is not finite'),
+    ],
+)
+def test_batch_command_names_the_line_and_column_of_a_bad_value(
+    tmp_path, model_dir, splits, capsys, value, problem
+):
+    test = splits["test"].astype(object)
+    test.iloc[2, test.columns.get_loc(schema.FEATURES[1])] = value
+    assert run_batch(tmp_path, model_dir, test.to_csv(index=False)) == 2
+    assert f"{tmp_path / 'in.csv'}: {problem}" in one_line_error(capsys)
+
+
+def test_batch_command_names_the_line_of_a_row_without_values(tmp_path, model_dir, splits, capsys):
+    test = splits["test"].astype(object)
+    test.loc[test.index[2], list(schema.FEATURES)] = ""
+    assert run_batch(tmp_path, model_dir, test.to_csv(index=False)) == 2
+    assert "in.csv: line 4: every value is blank or missing" in one_line_error(capsys)
+
+
+def test_batch_command_names_a_missing_feature_column(tmp_path, model_dir, splits, capsys):
+    text = splits["test"].drop(columns=schema.FEATURES[-1]).to_csv(index=False)
+    assert run_batch(tmp_path, model_dir, text) == 2
+    assert f"in.csv: missing column(s) {schema.FEATURES[-1]}" in one_line_error(capsys)
+
+
+def test_batch_command_refuses_a_file_that_is_not_utf8(tmp_path, model_dir, splits, capsys):
+    text = splits["test"].to_csv(index=False) + "café\n"
+    assert run_batch(tmp_path, model_dir, text, encoding="latin-1") == 2
+    err = one_line_error(capsys)
+    assert f"{tmp_path / 'in.csv'}: not UTF-8 text; save it as UTF-8 CSV" in err
+
+
+def test_batch_command_refuses_a_line_that_is_not_csv(tmp_path, model_dir, splits, capsys):
+    text = splits["test"].to_csv(index=False) + "x" * 200_000 + "\n"
+    assert run_batch(tmp_path, model_dir, text) == 2
+    assert f"line {len(splits['test']) + 2} is not valid CSV" in one_line_error(capsys)
+
+
+def test_batch_command_names_a_damaged_model_file(tmp_path, model_dir, splits, capsys):
+    bundle = damaged_copy(model_dir, tmp_path, "model.joblib")
+    assert run_batch(tmp_path, bundle, splits["test"].to_csv(index=False)) == 2
+    assert f"{bundle / 'model.joblib'}: cannot load the model" in one_line_error(capsys)
 
 
 def test_batch_command_without_a_model_says_so(tmp_path, capsys):

@@ -11,9 +11,9 @@ import tarfile
 import tempfile
 from pathlib import Path
 
-from .. import settings
+from .. import settings, threads
 from ..data.core import DataValidationError, read_csv_files
-from ..infer.handler import model_fn
+from ..infer.handler import InvalidModelError, model_fn
 from .core import evaluate
 
 PROCESSING_DIR = Path("/opt/ml/processing")
@@ -22,11 +22,19 @@ PROCESSING_DIR = Path("/opt/ml/processing")
 def load_model(model_dir: Path, scratch: Path):
     """Load the model bundle, unpacking model.tar.gz first when SageMaker supplied one."""
     archive = model_dir / "model.tar.gz"
-    if archive.exists():
+    if not archive.exists():
+        return model_fn(str(model_dir))
+    try:
         with tarfile.open(archive) as tar:
             tar.extractall(scratch, filter="data")
-        model_dir = scratch
-    return model_fn(str(model_dir))
+    except tarfile.TarError:  # its message spans several lines and omits the file
+        raise InvalidModelError(
+            f"{archive}: not a readable model archive; copy the training job's output again"
+        ) from None
+    try:
+        return model_fn(str(scratch))
+    except (FileNotFoundError, InvalidModelError) as error:  # name the archive, not the scratch
+        raise InvalidModelError(str(error).replace(str(scratch), str(archive))) from None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -35,6 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--test-dir", type=Path, default=PROCESSING_DIR / "test")
     parser.add_argument("--output-dir", type=Path, default=PROCESSING_DIR / "evaluation")
     args = parser.parse_args(argv)
+    threads.limit(parser.prog)
     try:
         test = read_csv_files(args.test_dir)
     except DataValidationError as error:
@@ -42,8 +51,8 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as scratch:
         try:
             model = load_model(args.model_dir, Path(scratch))
-        except (FileNotFoundError, tarfile.TarError) as error:
-            parser.exit(2, f"evaluate: error: {args.model_dir}: {error}\n")
+        except (FileNotFoundError, InvalidModelError) as error:  # each names its own file
+            parser.exit(2, f"evaluate: error: {error}\n")
         report = evaluate(model, test)
     args.output_dir.mkdir(parents=True, exist_ok=True)
     (args.output_dir / settings.REPORT_FILE).write_text(json.dumps(report, indent=2) + "\n")
