@@ -10,12 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from {{ cookiecutter.package_name }} import settings
+from {{ cookiecutter.package_name }} import settings, threads
 from {{ cookiecutter.package_name }}.data.core import read_csv_files, split
 from {{ cookiecutter.package_name }}.train.core import fit, save
 from {{ cookiecutter.package_name }}.train.hyperparameters import Hyperparameters
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
 
 
@@ -33,9 +32,15 @@ def no_sdk_telemetry():
         yield
 
 
+@pytest.fixture(scope="session", autouse=True)
+def bounded_threads():
+    """Fit and predict as the steps do: with the thread limit of this machine (threads.py)."""
+    threads.limit("tests")
+
+
 @pytest.fixture(scope="session")
 def sample_path() -> Path:
-    return PROJECT_ROOT / settings.SAMPLE_DATA
+    return settings.SAMPLE_DATA
 
 
 @pytest.fixture(scope="session")
@@ -86,32 +91,21 @@ def create_artifact_bucket(s3_client, config: settings.Settings) -> None:
 
 
 @pytest.fixture
-def mock_aws_account(no_aws_credentials, monkeypatch):
-    """An in-process moto account holding the artifact bucket; yields the settings."""
-    import boto3
+def mock_aws(no_aws_credentials, monkeypatch):
+    """An in-process moto AWS whose credentials are the dev account's; yields the settings."""
     from moto import mock_aws
 
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("MOTO_ACCOUNT_ID", settings.DEV_ACCOUNT_ID)
     with mock_aws():
-        config = settings.load()
-        create_artifact_bucket(boto3.client("s3", region_name=config.region), config)
-        yield config
+        yield settings.load()
 
 
-@pytest.fixture(scope="session")
-def moto_server():
-    """A moto server for commands run as subprocesses; yields its AWS_ENDPOINT_URL."""
+@pytest.fixture
+def mock_aws_account(mock_aws):
+    """The dev account as the CI/CD stack leaves it: with its artifact bucket."""
     import boto3
-    from moto.server import ThreadedMotoServer
 
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    endpoint = f"http://{host}:{port}"
-    config = settings.load({"BRANCH_NAME": "main"})
-    credentials = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
-    s3 = boto3.client("s3", region_name=config.region, endpoint_url=endpoint, **credentials)
-    create_artifact_bucket(s3, config)
-    yield endpoint
-    server.stop()
+    create_artifact_bucket(boto3.client("s3", region_name=mock_aws.region), mock_aws)
+    return mock_aws

@@ -1,9 +1,16 @@
+import logging
+
 import pandas as pd
 import pytest
 
 from {{ cookiecutter.package_name }}.data import schema
 from {{ cookiecutter.package_name }}.data.__main__ import main as preprocess
-from {{ cookiecutter.package_name }}.data.core import DataValidationError, read_csv_files, split
+from {{ cookiecutter.package_name }}.data.core import (
+    DataValidationError,
+    drop_duplicates,
+    read_csv_files,
+    split,
+)
 
 
 def test_sample_data_meets_the_schema(sample_frame):
@@ -76,9 +83,17 @@ def test_too_few_rows_to_split_are_refused(sample_frame):
 
 def test_too_rare_class_to_stratify_is_refused(sample_frame):
     by_class = sample_frame.groupby(schema.TARGET)
-    frame = pd.concat([by_class.get_group(1.0).head(60), by_class.get_group(0.0).head(1)])
-    with pytest.raises(DataValidationError, match="cannot split"):
+    frame = pd.concat([by_class.get_group(1.0).head(60), by_class.get_group(0.0).head(3)])
+    with pytest.raises(DataValidationError, match=r"class 0\.0 of 'target' has 3 row\(s\)"):
         split(frame)
+
+
+def test_target_outside_the_classes_is_shown_as_written(tmp_path, sample_frame):
+    frame = sample_frame.copy()
+    frame.loc[0, schema.TARGET] = 2
+    with pytest.raises(DataValidationError) as error:
+        read_csv_files(write(tmp_path, frame))
+    assert "has 2.0 on line 2" in str(error.value) and "np." not in str(error.value)
 {%- endif %}
 
 
@@ -114,6 +129,80 @@ def test_directory_of_files_is_read_as_one(tmp_path, sample_frame):
     assert len(read_csv_files(tmp_path)) == len(sample_frame)
 
 
+def test_each_file_is_checked_on_its_own(tmp_path, sample_frame):
+    """A file lacking a feature is refused even when another file has it (no silent merge)."""
+    sample_frame.iloc[:50].to_csv(tmp_path / "a.csv", index=False)
+    other = sample_frame.iloc[50:].drop(columns=[schema.FEATURES[2]]).assign(notes="x")
+    other.to_csv(tmp_path / "b.csv", index=False)
+    with pytest.raises(DataValidationError, match=f"b.csv: missing column.*{schema.FEATURES[2]}"):
+        read_csv_files(tmp_path)
+
+
+def test_lines_are_counted_within_each_file(tmp_path, sample_frame):
+    sample_frame.iloc[:50].to_csv(tmp_path / "a.csv", index=False)
+    second = sample_frame.iloc[50:].reset_index(drop=True)
+    second.loc[2, schema.TARGET] = None
+    second.to_csv(tmp_path / "b.csv", index=False)
+    with pytest.raises(DataValidationError, match=r"b\.csv: column 'target' is empty on line 4"):
+        read_csv_files(tmp_path)
+
+
+def test_extra_column_is_dropped_with_a_warning(tmp_path, sample_frame, caplog):
+    path = write(tmp_path, sample_frame.assign(customer_notes="vip"))
+    with caplog.at_level(logging.WARNING):
+        frame = read_csv_files(path)
+    assert "customer_notes" not in frame.columns
+    assert f"{path}: ignoring column(s) customer_notes" in caplog.text
+
+
+@pytest.mark.parametrize("value", ["inf", "-inf", "1e999"])
+def test_infinite_value_is_refused_with_its_column_and_line(tmp_path, sample_frame, value):
+    frame = sample_frame.astype(object)
+    frame.loc[1, schema.FEATURES[3]] = value
+    with pytest.raises(DataValidationError, match=f"'{schema.FEATURES[3]}' has .* on line 3"):
+        read_csv_files(write(tmp_path, frame))
+
+
+@pytest.mark.parametrize("separator", ["\t", ";"])
+def test_other_separators_are_named(tmp_path, sample_frame, separator):
+    path = tmp_path / "export.csv"
+    sample_frame.to_csv(path, index=False, sep=separator)
+    with pytest.raises(DataValidationError, match=r"single column .* is it comma-separated"):
+        read_csv_files(path)
+
+
+def test_duplicates_are_dropped_before_splitting(sample_frame):
+    doubled = pd.concat([sample_frame, sample_frame], ignore_index=True)
+    unique, dropped = drop_duplicates(doubled)
+    assert dropped == len(sample_frame) and len(unique) == len(sample_frame)
+    parts = split(unique)
+    train_rows = set(map(tuple, parts["train"].to_numpy()))
+    assert not [row for row in map(tuple, parts["test"].to_numpy()) if row in train_rows]
+
+
+def test_entry_point_drops_duplicates_across_files_and_says_so(tmp_path, sample_path, capsys):
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    for name in ("a.csv", "b.csv"):
+        (inputs / name).write_bytes(sample_path.read_bytes())
+    assert preprocess(["--input", str(inputs), "--output-dir", str(tmp_path / "out")]) == 0
+    rows = len(read_csv_files(sample_path))
+    assert f"dropped {rows} exact duplicate row(s)" in capsys.readouterr().out
+    train = read_csv_files(tmp_path / "out" / "train")
+    test = read_csv_files(tmp_path / "out" / "test")
+    assert train.merge(test, how="inner").empty
+{%- if cookiecutter.problem_type == "regression" %}
+
+
+def test_nearly_constant_target_is_refused_before_training(sample_frame):
+    frame = sample_frame.copy()
+    frame[schema.TARGET] = 100.0
+    frame.loc[:1, schema.TARGET] = [0.0, 1.0]  # two rows vary: at least one set gets neither
+    with pytest.raises(DataValidationError, match="nearly constant"):
+        split(frame)
+{%- endif %}
+
+
 def test_split_is_disjoint_complete_and_reproducible(sample_frame):
     parts = split(sample_frame, seed=7)
     indexes = [set(part.index) for part in parts.values()]
@@ -128,6 +217,14 @@ def test_entry_point_writes_one_folder_per_split(tmp_path, sample_path):
     assert preprocess(["--input", str(sample_path), "--output-dir", str(tmp_path)]) == 0
     for name in ("train", "validation", "test"):
         assert len(read_csv_files(tmp_path / name / f"{name}.csv")) > 0
+
+
+def test_split_problem_names_the_input(tmp_path, sample_frame, capsys):
+    path = write(tmp_path, sample_frame.head(10))
+    with pytest.raises(SystemExit) as exit_info:
+        preprocess(["--input", str(path), "--output-dir", str(tmp_path / "out")])
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err.startswith(f"preprocess: error: {path}: ")
 
 
 def test_entry_point_reports_bad_input_in_one_line(tmp_path, capsys):

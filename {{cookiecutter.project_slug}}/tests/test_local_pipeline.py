@@ -1,4 +1,5 @@
 import json
+import subprocess
 
 import pytest
 
@@ -49,14 +50,38 @@ def test_second_run_keeps_the_first(run_local):
 
 
 def test_model_below_the_threshold_is_not_registered(run_local, capsys):
-    assert run_local("--threshold", "1.01") == 1
+    assert run_local("--threshold", "1") == 1
     error = capsys.readouterr().err
     assert "quality gate failed" in error
     assert settings.PRIMARY_METRIC in error
-    assert "1.01" in error
+    assert "below the threshold 1.0" in error
     assert not (run_local.registry / run_local.group).exists()
     [run_dir] = run_local.runs.iterdir()
     assert not (run_dir / "predict").exists()
+
+
+@pytest.mark.parametrize("threshold", ["-1", "nan", "1.5", "high"])
+def test_threshold_outside_zero_to_one_is_refused(run_local, capsys, threshold):
+    with pytest.raises(SystemExit) as exit_info:
+        run_local("--threshold", threshold)
+    assert exit_info.value.code == 2
+    assert "expected a number from 0 to 1" in capsys.readouterr().err
+    assert not run_local.runs.exists() and not run_local.registry.exists()
+
+
+def test_make_passes_the_threshold_on():
+    command = ["make", "--dry-run", "run-local", "THRESHOLD=0.75"]
+    planned = subprocess.run(
+        command, cwd=settings.PROJECT_ROOT, capture_output=True, text=True, check=True
+    )
+    assert "pipeline.local --threshold 0.75" in planned.stdout
+
+
+def test_default_paths_are_the_projects_wherever_it_runs(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # e.g. notebooks/
+    assert settings.SAMPLE_DATA.is_file()
+    assert settings.RUNS_DIR == settings.PROJECT_ROOT / "runs"
+    assert settings.LOCAL_REGISTRY_DIR == settings.PROJECT_ROOT / "model-registry"
 
 
 def test_nan_metric_fails_the_gate(run_local, monkeypatch):
@@ -81,3 +106,4 @@ def test_bad_input_stops_before_training(run_local, tmp_path, capsys):
     assert exit_info.value.code == 2
     assert "missing column" in capsys.readouterr().err
     assert not (run_local.registry).exists()
+    assert list(run_local.runs.iterdir()) == []  # no empty run folder is left behind

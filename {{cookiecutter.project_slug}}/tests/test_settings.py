@@ -49,9 +49,22 @@ def test_environment_comes_before_rendered_answers():
     assert loaded.prod_account_id == "333333333333"
 
 
-def test_unknown_region_is_refused():
-    with pytest.raises(settings.SettingsError, match="AWS_REGION"):
+def test_unknown_region_is_refused_naming_its_variable():
+    with pytest.raises(settings.SettingsError, match=r"from AWS_REGION.*set AWS_REGION"):
         load(AWS_REGION="mars-north-1")
+    with pytest.raises(settings.SettingsError, match=r"from AWS_DEFAULT_REGION.*set AWS_DEFAULT"):
+        load(AWS_DEFAULT_REGION="mars-1")
+
+
+@pytest.mark.parametrize(("value", "expected"), [("0", 0.0), ("0.85", 0.85), (1, 1.0)])
+def test_quality_threshold_accepts_zero_to_one(value, expected):
+    assert settings.quality_threshold(value) == expected
+
+
+@pytest.mark.parametrize("value", ["-1", "1.01", "nan", "inf", "high", ""])
+def test_quality_threshold_refuses_the_rest(value):
+    with pytest.raises(settings.SettingsError, match="from 0 to 1"):
+        settings.quality_threshold(value)
 
 
 def test_too_long_project_name_is_refused():

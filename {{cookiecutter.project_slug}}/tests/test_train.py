@@ -83,3 +83,10 @@ def test_job_hyperparameters_file_sets_the_defaults(tmp_path):
 def test_unknown_job_hyperparameters_are_refused():
     with pytest.raises(SystemExit, match="unknown hyperparameters \\['n_trees'\\]"):
         argument_parser({"n_trees": "5", "sagemaker_program": "ignored"})
+
+
+def test_help_lists_each_option_once_with_its_default():
+    text = argument_parser({}).format_help()
+    assert "--seed SEED, --seed SEED" not in text
+    assert "--n-estimators N_ESTIMATORS, --n_estimators N_ESTIMATORS" in text
+    assert "(default: 200)" in text

@@ -5,6 +5,7 @@ the answers given when the project was generated. Resource names follow `naming.
 `main` gives the plain names, `dev` a `-dev` suffix, any other branch its own short suffix.
 """
 
+import math
 import os
 import re
 import subprocess
@@ -13,6 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import naming
+
+# The project checkout this package sits in (src/<package>/): local runs resolve their default
+# paths from it, so they work from any folder of the project, notebooks/ included.
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 # Answers rendered when the project was generated.
 PROJECT_SLUG = {{ cookiecutter.project_slug | string_literal }}
@@ -30,7 +35,7 @@ PRIMARY_METRIC = "auc"
 # The top-level key of evaluation.json, as in SageMaker's model-quality statistics.
 REPORT_KEY = "binary_classification_metrics"
 QUALITY_THRESHOLD = 0.9
-SAMPLE_DATA = Path("data/sample/breast_cancer.csv")
+SAMPLE_DATA = PROJECT_ROOT / "data" / "sample" / "breast_cancer.csv"
 {%- else %}
 
 # The quality gate: a model is registered only when this metric reaches the threshold.
@@ -38,7 +43,7 @@ PRIMARY_METRIC = "r2"
 # The top-level key of evaluation.json, as in SageMaker's model-quality statistics.
 REPORT_KEY = "regression_metrics"
 QUALITY_THRESHOLD = 0.3
-SAMPLE_DATA = Path("data/sample/diabetes.csv")
+SAMPLE_DATA = PROJECT_ROOT / "data" / "sample" / "diabetes.csv"
 {%- endif %}
 
 # The report the evaluate step writes and the quality gate reads.
@@ -47,8 +52,8 @@ REPORT_FILE = "evaluation.json"
 PENDING_APPROVAL = "PendingManualApproval"
 
 # Local runs mirror the S3 layout: <runs>/<run-id>/<step>/<output>.
-RUNS_DIR = Path("runs")
-LOCAL_REGISTRY_DIR = Path("model-registry")
+RUNS_DIR = PROJECT_ROOT / "runs"
+LOCAL_REGISTRY_DIR = PROJECT_ROOT / "model-registry"
 
 # Used when neither BRANCH_NAME nor git names the branch: never main's or dev's names.
 UNKNOWN_BRANCH = "local"
@@ -70,10 +75,28 @@ TRAINING_INSTANCE_TYPE = "ml.m5.large"
 INFERENCE_INSTANCE_TYPE = "ml.m5.large"
 # The IAM role the pipeline's jobs run as; CI sets it, `upsert` refuses to guess it.
 ROLE_ARN_VARIABLE = "SAGEMAKER_PIPELINE_ROLE_ARN"
+# Caps the threads of the numeric libraries in every step (see threads.py).
+THREADS_VARIABLE = "ML_THREADS"
 
 
 class SettingsError(ValueError):
     """A setting from the environment that AWS would refuse."""
+
+
+def quality_threshold(value: str | float) -> float:
+    """A quality-gate threshold: a number from 0 to 1, as AUC and R2 top out at 1.
+
+    A negative threshold would register models worse than guessing; NaN would pass nothing.
+    """
+    try:
+        threshold = float(value)
+    except ValueError:
+        threshold = math.nan
+    if not 0 <= threshold <= 1:
+        raise SettingsError(
+            f"quality threshold {value!r}: expected a number from 0 to 1, e.g. {QUALITY_THRESHOLD}"
+        )
+    return threshold
 
 
 @dataclass(frozen=True)
@@ -147,9 +170,13 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if environ is None else environ
     use_case = env.get("SAGEMAKER_PROJECT_NAME") or PROJECT_SLUG
     branch = env.get("BRANCH_NAME") or current_branch()
-    region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or AWS_REGION
+    source = next((name for name in ("AWS_REGION", "AWS_DEFAULT_REGION") if env.get(name)), None)
+    region = env[source] if source else AWS_REGION
     if region not in naming.AWS_REGIONS:
-        raise SettingsError(f"AWS region {region!r} is not an AWS region code; set AWS_REGION")
+        raise SettingsError(
+            f"AWS region {region!r} (from {source}) is not an AWS region code; "
+            f"set {source} to one, e.g. {AWS_REGION}"
+        )
     dev_account_id = env.get("DEV_ACCOUNT_ID") or DEV_ACCOUNT_ID
     derived = naming.derive_names(use_case, branch, dev_account_id, region)
     if env.get("ARTIFACT_BUCKET"):  # a bucket made elsewhere, e.g. by a SageMaker Projects template

@@ -1,30 +1,47 @@
 """Preprocess entry point, following the SageMaker Processing contract.
 
 SageMaker mounts the input under /opt/ml/processing/input and uploads whatever is written
-under /opt/ml/processing/output; locally, pass other paths. Writes one folder per split
-(train/, validation/, test/), each holding one CSV with a header.
+under /opt/ml/processing/output; locally, pass other paths. Drops exact duplicate rows, then
+writes one folder per split (train/, validation/, test/), each holding one CSV with a header.
 """
 
 import argparse
 from pathlib import Path
 
-from .core import SPLIT_SEED, DataValidationError, read_csv_files, split
+from .. import threads
+from .core import SPLIT_SEED, DataValidationError, drop_duplicates, read_csv_files, split
 
 PROCESSING_DIR = Path("/opt/ml/processing")
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="preprocess", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="preprocess",
+        description=__doc__.splitlines()[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
     parser.add_argument(
         "--input", type=Path, default=PROCESSING_DIR / "input", help="CSV file or directory"
     )
-    parser.add_argument("--output-dir", type=Path, default=PROCESSING_DIR / "output")
-    parser.add_argument("--seed", type=int, default=SPLIT_SEED)
+    parser.add_argument(
+        "--output-dir",
+        type=Path,
+        default=PROCESSING_DIR / "output",
+        help="where train/, validation/ and test/ are written",
+    )
+    parser.add_argument("--seed", type=int, default=SPLIT_SEED, help="seed of the random split")
     args = parser.parse_args(argv)
+    threads.limit(parser.prog)
     try:
-        parts = split(read_csv_files(args.input), seed=args.seed)
-    except DataValidationError as error:
+        frame, duplicates = drop_duplicates(read_csv_files(args.input))
+    except DataValidationError as error:  # names the file and line itself
         parser.exit(2, f"preprocess: error: {error}\n")
+    try:
+        parts = split(frame, seed=args.seed)
+    except DataValidationError as error:
+        parser.exit(2, f"preprocess: error: {args.input}: {error}\n")
+    if duplicates:
+        print(f"preprocess: dropped {duplicates} exact duplicate row(s) before splitting")
     for name, part in parts.items():
         (args.output_dir / name).mkdir(parents=True, exist_ok=True)
         part.to_csv(args.output_dir / name / f"{name}.csv", index=False)

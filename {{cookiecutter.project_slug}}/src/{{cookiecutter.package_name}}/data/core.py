@@ -1,10 +1,14 @@
 """Load and validate the input data against `schema`, and split it for training.
 
 Pure functions of their inputs: the entry point (`__main__.py`) and the tests call them alike.
+Each CSV file is checked against the schema on its own, so an error names the file, the column
+and the line within that file. Columns the schema does not name are dropped with a warning.
 """
 
+import logging
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
@@ -14,6 +18,12 @@ VALIDATION_FRACTION = 0.15
 TEST_FRACTION = 0.15
 SPLIT_SEED = 42
 MIN_ROWS = 20  # fewer rows leave the validation and test sets too small to mean anything
+{%- if cookiecutter.problem_type == "binary_classification" %}
+# Stratified splitting puts every class in all three sets: each class needs this many rows.
+MIN_ROWS_PER_CLASS = 10
+{%- endif %}
+
+log = logging.getLogger(__name__)
 
 
 class DataValidationError(ValueError):
@@ -21,31 +31,47 @@ class DataValidationError(ValueError):
 
 
 def read_csv_files(path: Path) -> pd.DataFrame:
-    """Read one CSV file, or every CSV file in a directory, into one validated frame."""
+    """Read one CSV file, or every CSV file in a directory, each validated, into one frame."""
     files = sorted(path.glob("*.csv")) if path.is_dir() else [path]
     if not files or not files[0].exists():
         raise DataValidationError(f"{path}: no CSV file found; pass a CSV file or a folder of them")
-    frames = []
-    for file in files:
-        try:
-            frames.append(pd.read_csv(file, encoding="utf-8-sig"))  # -sig: Excel's UTF-8 BOM
-        except pd.errors.EmptyDataError:
-            raise DataValidationError(f"{file}: the file is empty; add a header and rows") from None
-        except UnicodeDecodeError:
-            raise DataValidationError(f"{file}: not UTF-8 text; save it as UTF-8 CSV") from None
-        except pd.errors.ParserError as error:
-            raise DataValidationError(f"{file}: not a valid CSV file: {error}") from None
+    frames = [validate(_read(file), source=str(file)) for file in files]
     frame = pd.concat(frames, ignore_index=True)
-    return validate(frame, source=str(path))
+    _check_outcomes(frame[schema.TARGET], source=str(path))
+    return frame
+
+
+def _read(file: Path) -> pd.DataFrame:
+    try:
+        frame = pd.read_csv(file, encoding="utf-8-sig")  # -sig: Excel's UTF-8 byte order mark
+    except pd.errors.EmptyDataError:
+        raise DataValidationError(f"{file}: the file is empty; add a header and rows") from None
+    except UnicodeDecodeError:
+        raise DataValidationError(f"{file}: not UTF-8 text; save it as UTF-8 CSV") from None
+    except pd.errors.ParserError as error:
+        raise DataValidationError(f"{file}: not a valid CSV file: {error}") from None
+    if len(frame.columns) == 1:  # tabs or semicolons: the whole header reads as one column
+        raise DataValidationError(
+            f"{file}: has a single column {frame.columns[0][:60]!r}; is it comma-separated? "
+            "save it as CSV with commas between the values"
+        )
+    return frame
 
 
 def validate(frame: pd.DataFrame, source: str) -> pd.DataFrame:
-    """Check the frame against the schema; return the schema's columns, target last."""
+    """Check one file's frame against the schema; return the schema's columns, target last."""
     columns = [*schema.FEATURES, schema.TARGET]
     missing = [column for column in columns if column not in frame.columns]
     if missing:
         raise DataValidationError(
             f"{source}: missing column(s) {', '.join(missing)}; add them or update data/schema.py"
+        )
+    unexpected = [str(column) for column in frame.columns if column not in columns]
+    if unexpected:
+        log.warning(
+            "warning: %s: ignoring column(s) %s: not in data/schema.py (add them to use them)",
+            source,
+            ", ".join(unexpected),
         )
     if frame.empty:
         raise DataValidationError(f"{source}: the file has a header but no rows; add data rows")
@@ -53,22 +79,16 @@ def validate(frame: pd.DataFrame, source: str) -> pd.DataFrame:
         _check_numeric(frame[column], source)
     target = frame[schema.TARGET]
     if target.isna().any():
-        line = _csv_line(target.isna())
         raise DataValidationError(
-            f"{source}: column {schema.TARGET!r} is empty on line {line}; every row needs a target"
-        )
-    if target.nunique() < 2:
-        raise DataValidationError(
-            f"{source}: column {schema.TARGET!r} has the single value {target.iloc[0]!r}; "
-            "a model needs examples of more than one outcome"
+            f"{source}: column {schema.TARGET!r} is empty on line {_csv_line(target.isna())}; "
+            "every row needs a target"
         )
 {%- if cookiecutter.problem_type == "binary_classification" %}
-    unexpected = ~target.isin(schema.TARGET_CLASSES)
-    if unexpected.any():
-        line = _csv_line(unexpected)
+    unexpected_class = ~target.isin(schema.TARGET_CLASSES)
+    if unexpected_class.any():
         raise DataValidationError(
-            f"{source}: column {schema.TARGET!r} has {target[unexpected].iloc[0]!r} "
-            f"on line {line}; expected one of {schema.TARGET_CLASSES}"
+            f"{source}: column {schema.TARGET!r} has {_shown(target[unexpected_class].iloc[0])} "
+            f"on line {_csv_line(unexpected_class)}; expected one of {schema.TARGET_CLASSES}"
         )
 {%- endif %}
     return frame[columns].astype(float)
@@ -78,16 +98,47 @@ def _check_numeric(values: pd.Series, source: str) -> None:
     numbers = pd.to_numeric(values, errors="coerce")
     not_numeric = numbers.isna() & values.notna()
     if not_numeric.any():
-        bad_value = values[not_numeric].iloc[0]
         raise DataValidationError(
-            f"{source}: column {values.name!r} must be numeric but has {bad_value!r} "
-            f"on line {_csv_line(not_numeric)}; fix the value or the schema in data/schema.py"
+            f"{source}: column {values.name!r} must be numeric but has "
+            f"{_shown(values[not_numeric].iloc[0])} on line {_csv_line(not_numeric)}; "
+            "fix the value or the schema in data/schema.py"
         )
+    infinite = np.isinf(numbers)
+    if infinite.any():
+        raise DataValidationError(
+            f"{source}: column {values.name!r} has {_shown(values[infinite].iloc[0])} on line "
+            f"{_csv_line(infinite)}; use a finite number, or leave the value blank if unknown"
+        )
+
+
+def _check_outcomes(target: pd.Series, source: str) -> None:
+    """All files together must hold more than one outcome: one alone teaches nothing."""
+    if target.nunique() < 2:
+        raise DataValidationError(
+            f"{source}: column {schema.TARGET!r} has the single value {_shown(target.iloc[0])}; "
+            "a model needs examples of more than one outcome"
+        )
+
+
+def _shown(value) -> str:
+    """A value as the user wrote it: numpy scalars as plain Python numbers."""
+    return repr(value.item() if isinstance(value, np.generic) else value)
 
 
 def _csv_line(mask: pd.Series) -> int:
     """The CSV line of the first flagged row (line 1 is the header)."""
     return int(mask.to_numpy().argmax()) + 2
+
+
+def drop_duplicates(frame: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """The frame without exact duplicate rows, and how many rows were dropped.
+
+    Copies of a row (the same file twice in the input folder, an export run twice) would land
+    in train and test alike and flatter the test metrics. Rows that share their features but
+    not their target are kept: they are real, conflicting evidence.
+    """
+    unique = frame.drop_duplicates(ignore_index=True)
+    return unique, len(frame) - len(unique)
 
 
 def split(frame: pd.DataFrame, seed: int = SPLIT_SEED) -> dict[str, pd.DataFrame]:
@@ -97,17 +148,36 @@ def split(frame: pd.DataFrame, seed: int = SPLIT_SEED) -> dict[str, pd.DataFrame
             f"{len(frame)} rows are too few to split into train, validation and test sets; "
             f"provide at least {MIN_ROWS}"
         )
+    target = frame[schema.TARGET]
+{%- if cookiecutter.problem_type == "binary_classification" %}
+    counts = target.value_counts()
+    if counts.min() < MIN_ROWS_PER_CLASS:
+        raise DataValidationError(
+            f"class {_shown(counts.idxmin())} of {schema.TARGET!r} has {counts.min()} row(s); "
+            f"each class needs at least {MIN_ROWS_PER_CLASS} to appear in the train, validation "
+            "and test sets; add rows of that class"
+        )
+{%- endif %}
     holdout_fraction = VALIDATION_FRACTION + TEST_FRACTION
-    try:  # sklearn refuses a split it cannot stratify; say so as a data problem
-        train, holdout = train_test_split(
-            frame, test_size=holdout_fraction, random_state=seed, stratify={{ "frame[schema.TARGET]" if cookiecutter.problem_type == "binary_classification" else "None" }}
-        )
-        validation, test = train_test_split(
-            holdout,
-            test_size=TEST_FRACTION / holdout_fraction,
-            random_state=seed,
-            stratify={{ "holdout[schema.TARGET]" if cookiecutter.problem_type == "binary_classification" else "None" }},
-        )
-    except ValueError as error:
-        raise DataValidationError(f"cannot split the data into three sets: {error}") from None
-    return {"train": train, "validation": validation, "test": test}
+    train, holdout = train_test_split(
+        frame, test_size=holdout_fraction, random_state=seed, stratify={{ "target" if cookiecutter.problem_type == "binary_classification" else "None" }}
+    )
+    validation, test = train_test_split(
+        holdout,
+        test_size=TEST_FRACTION / holdout_fraction,
+        random_state=seed,
+        stratify={{ "holdout[schema.TARGET]" if cookiecutter.problem_type == "binary_classification" else "None" }},
+    )
+    parts = {"train": train, "validation": validation, "test": test}
+{%- if cookiecutter.problem_type == "regression" %}
+    for name, part in parts.items():
+        if part[schema.TARGET].nunique() < 2:  # no spread: R2 and the fit mean nothing
+            value = part[schema.TARGET].iloc[0]
+            share = int((target == value).sum())
+            raise DataValidationError(
+                f"the {name} set's {schema.TARGET!r} has the single value {_shown(value)}: the "
+                f"target is nearly constant ({share} of {len(frame)} rows); a regression model "
+                "needs a target that varies"
+            )
+{%- endif %}
+    return parts

@@ -6,7 +6,7 @@ Each run writes under its own folder, `<runs>/<run-id>/<step>/`, mirroring the S
 never touches an earlier run. Registration writes a new version into a local model registry
 folder, `<registry>/<model-package-group>/<version>/`, with the approval status a SageMaker
 model package would get. A model below the quality threshold is not registered and the
-command exits with status 1.
+command exits with status 1. A run that fails before writing anything leaves no folder behind.
 """
 
 import argparse
@@ -88,6 +88,17 @@ def _step(entry_point, args: list[str]) -> None:
 def run(data: Path, runs_dir: Path, registry_dir: Path, threshold: float, group: str) -> RunResult:
     """Run every step; raise QualityGateError when the model misses `threshold`."""
     run_dir = new_run_dir(runs_dir)
+    try:
+        return _run_steps(run_dir, data, registry_dir, threshold, group)
+    except BaseException:  # SystemExit from a step too: keep what it wrote, drop an empty run
+        if not any(path.is_file() for path in run_dir.rglob("*")):
+            shutil.rmtree(run_dir)
+        raise
+
+
+def _run_steps(
+    run_dir: Path, data: Path, registry_dir: Path, threshold: float, group: str
+) -> RunResult:
     splits = run_dir / "preprocess"
     model_dir = run_dir / "train" / "model"
     evaluation_dir = run_dir / "evaluate"
@@ -138,14 +149,37 @@ def run(data: Path, runs_dir: Path, registry_dir: Path, threshold: float, group:
     )
 
 
+def threshold_option(value: str) -> float:
+    try:
+        return settings.quality_threshold(value)
+    except settings.SettingsError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="run-local", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="run-local",
+        description=__doc__.splitlines()[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
     parser.add_argument(
         "--data", type=Path, default=settings.SAMPLE_DATA, help="CSV file or directory"
     )
-    parser.add_argument("--runs-dir", type=Path, default=settings.RUNS_DIR)
-    parser.add_argument("--registry-dir", type=Path, default=settings.LOCAL_REGISTRY_DIR)
-    parser.add_argument("--threshold", type=float, default=settings.QUALITY_THRESHOLD)
+    parser.add_argument(
+        "--runs-dir", type=Path, default=settings.RUNS_DIR, help="each run gets a folder here"
+    )
+    parser.add_argument(
+        "--registry-dir",
+        type=Path,
+        default=settings.LOCAL_REGISTRY_DIR,
+        help="the local model registry",
+    )
+    parser.add_argument(
+        "--threshold",
+        type=threshold_option,
+        default=settings.QUALITY_THRESHOLD,
+        help=f"the lowest {settings.PRIMARY_METRIC} that is registered, from 0 to 1",
+    )
     args = parser.parse_args(argv)
     try:
         group = settings.load().names["model_package_group"]

@@ -13,6 +13,7 @@ import os
 from dataclasses import fields
 from pathlib import Path
 
+from .. import threads
 from ..data.core import DataValidationError, read_csv_files
 from ..evaluate.core import primary_metric
 from .core import fit, save
@@ -34,27 +35,41 @@ def argument_parser(hyperparameters: dict[str, str] | None = None) -> argparse.A
     unknown = sorted(key for key in given if key not in names and not key.startswith("sagemaker_"))
     if unknown:
         raise SystemExit(f"train: error: unknown hyperparameters {unknown}")
-    parser = argparse.ArgumentParser(prog="train", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="train",
+        description=__doc__.splitlines()[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
     parser.add_argument(
-        "--train", type=Path, default=env.get("SM_CHANNEL_TRAIN", "/opt/ml/input/data/train")
+        "--train",
+        type=Path,
+        default=env.get("SM_CHANNEL_TRAIN", "/opt/ml/input/data/train"),
+        help="CSV file or folder of the training split",
     )
     parser.add_argument(
         "--validation",
         type=Path,
         default=env.get("SM_CHANNEL_VALIDATION", "/opt/ml/input/data/validation"),
+        help="CSV file or folder of the validation split",
     )
-    parser.add_argument("--model-dir", type=Path, default=env.get("SM_MODEL_DIR", "/opt/ml/model"))
+    parser.add_argument(
+        "--model-dir",
+        type=Path,
+        default=env.get("SM_MODEL_DIR", "/opt/ml/model"),
+        help="where the model bundle is written",
+    )
     for field in fields(Hyperparameters):
         # SageMaker passes each hyperparameter under the key it was given: take both spellings.
-        hyphenated = f"--{field.name.replace('_', '-')}"
+        spellings = dict.fromkeys([f"--{field.name.replace('_', '-')}", f"--{field.name}"])
         default = given.get(field.name, field.default)  # argparse converts string defaults
-        parser.add_argument(hyphenated, f"--{field.name}", type=field.type, default=default)
+        parser.add_argument(*spellings, type=field.type, default=default, help="hyperparameter")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argument_parser()
     args = parser.parse_args(argv)
+    threads.limit(parser.prog)
     try:
         hyperparameters = Hyperparameters(
             **{field.name: getattr(args, field.name) for field in fields(Hyperparameters)}

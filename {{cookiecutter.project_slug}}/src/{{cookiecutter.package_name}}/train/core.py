@@ -31,7 +31,6 @@ def build_estimator(hyperparameters: Hyperparameters) -> Estimator:
         learning_rate=hyperparameters.learning_rate,
         max_depth=hyperparameters.max_depth,
         random_state=hyperparameters.seed,
-        n_jobs=1,
 {%- else %}
         max_iter=hyperparameters.n_estimators,
         learning_rate=hyperparameters.learning_rate,

@@ -1,0 +1,61 @@
+"""`make setup` in a generated project runs its interpreter before using it: a wrong one gets one line."""
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+import harness
+
+FIX = "make setup PYTHON=/path/to/python3.12"
+# What pyenv's shim does when pyenv has the version but it is not the active one.
+PYENV_SHIM = """#!/bin/sh
+echo "pyenv: python3.12: command not found" >&2
+echo >&2
+echo "The \\`python3.12' command exists in these Python versions:" >&2
+echo "  3.12.1" >&2
+exit 127
+"""
+
+
+def make_setup(project: Path, *variables: str, path_dirs: tuple[Path, ...] = ()) -> subprocess.CompletedProcess:
+    env = {name: value for name, value in os.environ.items() if name != "PYTHON"}
+    env["PATH"] = os.pathsep.join([*map(str, path_dirs), env["PATH"]])
+    env["PIP_NO_INDEX"] = "1"  # should a bad interpreter get through, pip fails at once instead of downloading
+    return subprocess.run(["make", "setup", *variables], cwd=project, capture_output=True, text=True, env=env)
+
+
+def assert_refused_in_one_line(result: subprocess.CompletedProcess, project: Path, problem: str) -> None:
+    assert result.returncode != 0
+    error_lines = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert len(error_lines) == 1, result.stdout + result.stderr
+    assert error_lines[0].startswith(f"error: {problem}; ") and FIX in error_lines[0], error_lines[0]
+    assert "Error 127" not in result.stdout + result.stderr
+    assert not (project / ".venv").exists()
+
+
+def test_pyenv_shim_of_an_inactive_version_is_refused(tmp_path):
+    project = harness.render(tmp_path)
+    shims = tmp_path / "shims"
+    shims.mkdir()
+    (shims / "python3.12").write_text(PYENV_SHIM)
+    (shims / "python3.12").chmod(0o755)
+    result = make_setup(project, path_dirs=(shims,))
+    assert_refused_in_one_line(result, project, "PYTHON=python3.12 does not run")
+
+
+def test_interpreter_of_another_version_is_refused(tmp_path):
+    python = harness.find_python("3.11")
+    if python is None:
+        message = "Python 3.11 is not installed here"
+        pytest.fail(message) if os.environ.get("CI") == "true" else pytest.skip(message)
+    project = harness.render(tmp_path)
+    result = make_setup(project, f"PYTHON={python}")
+    assert_refused_in_one_line(result, project, f"PYTHON={python} is Python 3.11")
+
+
+def test_missing_interpreter_is_refused(tmp_path):
+    project = harness.render(tmp_path)
+    missing = tmp_path / "nowhere" / "python3.12"
+    assert_refused_in_one_line(make_setup(project, f"PYTHON={missing}"), project, f"PYTHON={missing} not found")
