@@ -1,4 +1,8 @@
-"""The pipeline command line against moto: upsert, start, wait, and its one-line errors."""
+"""The pipeline command line against moto: upsert, start, wait, and its one-line errors.
+
+In process, under moto; one subprocess proves what only a fresh process can: the definition
+builds with no AWS configuration at all.
+"""
 
 import json
 import os
@@ -11,17 +15,23 @@ import pytest
 from botocore.stub import Stubber
 
 from {{ cookiecutter.package_name }} import settings
-from {{ cookiecutter.package_name }}.pipeline import code
+from {{ cookiecutter.package_name }}.pipeline import code, diagram
 
 pytest.importorskip(
     "sagemaker", reason="the pipeline extra is not installed: pip install -e '.[pipeline]'"
 )
 
-from {{ cookiecutter.package_name }}.pipeline.__main__ import main, wait
+from {{ cookiecutter.package_name }}.pipeline.__main__ import (
+    CommandError,
+    check_bucket,
+    main,
+    role_arn,
+    wait,
+)
 
 PACKAGE = "{{ cookiecutter.package_name }}"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-ROLE_ARN = "arn:aws:iam::123456789012:role/pipeline-tests"
+ROLE_ARN = f"arn:aws:iam::{settings.DEV_ACCOUNT_ID}:role/pipeline-tests"
 
 
 def error_line(capsys) -> str:
@@ -85,6 +95,7 @@ def test_start_before_upsert_says_what_to_do(mock_aws_account, capsys):
     [
         (["upsert", "--role-arn", "pipeline-role"], "is not an IAM role ARN"),
         (["upsert", "--role-arn", "arn:aws-cn:iam::123456789012:role/r"], "is in partition aws-cn"),
+        (["upsert", "--role-arn", "arn:aws:iam::999999999999:role/r"], "in account 999999999999"),
         (["start", "--parameter", "QualityThreshold"], "expected Name=Value"),
         (["definition", "--output", "missing-folder/pipeline.json"], "cannot write"),
         (["diagram", "--readme", "missing-README.md"], "missing-README.md"),
@@ -93,6 +104,33 @@ def test_start_before_upsert_says_what_to_do(mock_aws_account, capsys):
 def test_bad_arguments_are_one_clear_line(mock_aws_account, capsys, argv, expected):
     assert main(argv) == 2
     assert expected in error_line(capsys)
+
+
+class TwoStepPipeline:
+    """Stands in for the built pipeline where only the command's file handling is tested."""
+
+    @staticmethod
+    def definition() -> str:
+        steps = [
+            {"Name": "A", "Type": "Processing"},
+            {"Name": "B", "Type": "Training", "DependsOn": ["A"]},
+        ]
+        return json.dumps({"Steps": steps})
+
+
+def test_diagram_leaves_an_up_to_date_readme_alone(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(
+        "{{ cookiecutter.package_name }}.pipeline.__main__.build_offline",
+        lambda *_: TwoStepPipeline(),
+    )
+    readme = tmp_path / "README.md"
+    readme.write_text(f"{diagram.BEGIN}\n{diagram.END}\n")
+    assert main(["diagram", "--readme", str(readme)]) == 0
+    assert f"wrote {readme}" in capsys.readouterr().err
+    written = readme.stat().st_mtime_ns
+    assert main(["diagram", "--readme", str(readme)]) == 0
+    assert "is up to date" in capsys.readouterr().err
+    assert readme.stat().st_mtime_ns == written
 
 
 def test_missing_sdk_is_one_clear_line(monkeypatch, capsys):
@@ -114,14 +152,84 @@ def test_unknown_profile_is_one_clear_line(no_aws_credentials, monkeypatch, caps
     assert "no-such-profile" in error_line(capsys)
 
 
-def test_role_with_a_path_is_accepted(mock_aws_account, capsys):
-    assert main(["upsert", "--role-arn", "arn:aws:iam::123456789012:role/service-role/ml/r"]) == 0
+def test_role_with_a_path_is_accepted():
+    config = settings.load({"BRANCH_NAME": "main"})
+    arn = f"arn:aws:iam::{settings.DEV_ACCOUNT_ID}:role/service-role/ml/r"
+    assert role_arn(arn, config, required=True) == arn
 
 
-def test_unknown_region_is_one_clear_line(no_aws_credentials, monkeypatch, capsys):
-    monkeypatch.setenv("AWS_REGION", "mars-north-1")
+@pytest.mark.parametrize("variable", ["AWS_REGION", "AWS_DEFAULT_REGION"])
+def test_unknown_region_names_its_variable(no_aws_credentials, monkeypatch, capsys, variable):
+    monkeypatch.delenv("AWS_REGION", raising=False)
+    monkeypatch.setenv(variable, "mars-1")
     assert main(["definition"]) == 2
-    assert "AWS_REGION" in error_line(capsys)
+    assert f"(from {variable}) is not an AWS region code; set {variable}" in error_line(capsys)
+
+
+@pytest.mark.parametrize(
+    ("parameter", "expected"),
+    [
+        ("Threshold=0.5", "'Threshold' is not a parameter; the pipeline has InputDataUri"),
+        ("QualityThreshold=-1", "QualityThreshold: quality threshold '-1': expected a number"),
+        ("QualityThreshold=nan", "expected a number from 0 to 1"),
+        ("TrainingInstanceCount=two", "TrainingInstanceCount: 'two' is not a whole number"),
+        ("TrainingInstanceType=m5.large", "is not a SageMaker instance type"),
+        ("InputDataUri=/data/train.csv", "is not an S3 URI"),
+        ("ModelApprovalStatus=Pending", "is not one of PendingManualApproval"),
+    ],
+)
+def test_start_checks_parameters_before_aws(no_aws_credentials, capsys, parameter, expected):
+    assert main(["start", "--parameter", parameter]) == 2  # no credentials were needed to refuse
+    assert expected in error_line(capsys)
+
+
+def test_credentials_of_another_account_change_nothing(mock_aws_account, monkeypatch, capsys):
+    config = mock_aws_account
+    monkeypatch.setenv("MOTO_ACCOUNT_ID", "999999999999")
+    assert main(["upsert", "--role-arn", ROLE_ARN]) == 2
+    line = error_line(capsys)
+    assert "credentials are for account 999999999999" in line and config.dev_account_id in line
+    monkeypatch.setenv("MOTO_ACCOUNT_ID", config.dev_account_id)
+    sagemaker = boto3.client("sagemaker", region_name=config.region)
+    assert sagemaker.list_pipelines()["PipelineSummaries"] == []
+    assert sagemaker.list_model_package_groups()["ModelPackageGroupSummaryList"] == []
+    listing = boto3.client("s3").list_objects_v2(Bucket=config.names["artifact_bucket"])
+    assert listing["KeyCount"] == 0
+
+
+def test_missing_bucket_is_named_with_the_fix(mock_aws, capsys):
+    assert main(["upsert", "--role-arn", ROLE_ARN]) == 2
+    line = error_line(capsys)
+    bucket = mock_aws.names["artifact_bucket"]
+    assert f"artifact bucket {bucket} does not exist" in line and "ARTIFACT_BUCKET" in line
+
+
+def test_a_bucket_of_another_account_is_refused():
+    config = settings.load({"BRANCH_NAME": "main"})
+    client = boto3.client(
+        "s3", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
+    )
+    with Stubber(client) as stubber:
+        expected = {
+            "Bucket": config.names["artifact_bucket"],
+            "ExpectedBucketOwner": config.dev_account_id,
+        }
+        stubber.add_client_error("head_bucket", http_status_code=403, expected_params=expected)
+        with pytest.raises(CommandError, match="is not the dev account's"):
+            check_bucket(client, config)
+
+
+def test_code_upload_names_the_expected_bucket_owner(mock_aws_account):
+    config = mock_aws_account
+    s3 = boto3.client("s3", region_name=config.region)
+    owners = []
+    s3.meta.events.register(
+        "provide-client-params.s3.*",
+        lambda params, model, **_: owners.append((model.name, params.get("ExpectedBucketOwner"))),
+    )
+    assert code.publish(code.collect(), config.branch_root, s3, config.dev_account_id)
+    assert {name for name, _ in owners} == {"ListObjectsV2", "PutObject"}
+    assert {owner for _, owner in owners} == {config.dev_account_id}
 
 
 def stubbed_client(responses):
@@ -199,7 +307,7 @@ def run_cli(*args, env):
     )
 
 
-def cli_environment(tmp_path, **extra) -> dict:
+def cli_environment(tmp_path) -> dict:
     env = {
         key: value
         for key, value in os.environ.items()
@@ -208,7 +316,7 @@ def cli_environment(tmp_path, **extra) -> dict:
     return {
         **env,
         "PYTHONPATH": str(PROJECT_ROOT / "src"),
-        "BRANCH_NAME": "dev",
+        "BRANCH_NAME": "main",
         "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
         "AWS_CONFIG_FILE": str(tmp_path / "none"),
         "AWS_EC2_METADATA_DISABLED": "true",
@@ -216,24 +324,7 @@ def cli_environment(tmp_path, **extra) -> dict:
         "HTTPS_PROXY": "http://127.0.0.1:9",
         "HTTP_PROXY": "http://127.0.0.1:9",
         "NO_PROXY": "127.0.0.1,localhost",
-        **extra,
     }
-
-
-def test_command_line_against_a_moto_server(moto_server, tmp_path):
-    env = cli_environment(
-        tmp_path,
-        AWS_ENDPOINT_URL=moto_server,
-        AWS_ACCESS_KEY_ID="testing",
-        AWS_SECRET_ACCESS_KEY="testing",
-    )
-    config = settings.load({"BRANCH_NAME": "dev"})
-    upsert = run_cli("upsert", "--role-arn", ROLE_ARN, env=env)
-    assert upsert.returncode == 0, upsert.stderr
-    assert upsert.stdout.strip().endswith(f":pipeline/{config.names['pipeline_name']}")
-    start = run_cli("start", "--wait", "--poll", "0", env=env)
-    assert start.returncode == 0, start.stderr
-    assert "execution succeeded" in start.stderr
 
 
 def test_definition_command_needs_no_aws_account(tmp_path):

@@ -59,8 +59,8 @@ def test_publish_uploads_each_version_once(mock_aws_account):
     config = mock_aws_account
     s3 = boto3.client("s3", region_name=config.region)
     bundle = code.collect()
-    assert code.publish(bundle, config.branch_root, s3) is True
-    assert code.publish(bundle, config.branch_root, s3) is False
+    assert code.publish(bundle, config.branch_root, s3, config.dev_account_id) is True
+    assert code.publish(bundle, config.branch_root, s3, config.dev_account_id) is False
     bucket = config.names["artifact_bucket"]
     prefix = bundle.location(config.branch_root).removeprefix(f"s3://{bucket}/")
     keys = {item["Key"] for item in s3.list_objects_v2(Bucket=bucket, Prefix=prefix)["Contents"]}

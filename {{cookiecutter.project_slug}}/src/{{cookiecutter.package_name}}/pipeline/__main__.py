@@ -23,11 +23,11 @@ import warnings
 from pathlib import Path
 
 from .. import settings
-from . import code, diagram
+from . import code, diagram, parameters
 
 FINISHED = ("Succeeded", "Failed", "Stopped")
 # arn:<partition>:iam::<account>:role/<optional path/><name>
-ROLE_ARN = re.compile(r"arn:(aws[a-z-]*):iam::\d{12}:role/(?:[\w+=,.@-]+/)*[\w+=,.@-]{1,64}")
+ROLE_ARN = re.compile(r"arn:(aws[a-z-]*):iam::(\d{12}):role/(?:[\w+=,.@-]+/)*[\w+=,.@-]{1,64}")
 PARAMETER = re.compile(r"([A-Za-z0-9-]+)=(.*)", re.DOTALL)
 
 
@@ -55,6 +55,11 @@ def role_arn(given: str | None, config: settings.Settings, required: bool) -> st
             f"role {arn} is in partition {match.group(1)}, but {config.region} is in "
             f"{config.partition}; use a role of the pipeline's own account"
         )
+    if match.group(2) != config.dev_account_id:
+        raise CommandError(
+            f"role {arn} is in account {match.group(2)}, but the pipeline runs in the dev account "
+            f"{config.dev_account_id}; use a role of that account (or set DEV_ACCOUNT_ID)"
+        )
     return arn
 
 
@@ -68,6 +73,12 @@ def build(config: settings.Settings, arn: str, boto_session=None):
 
 def definition_json(pipeline) -> str:
     return json.dumps(json.loads(pipeline.definition()), indent=2) + "\n"
+
+
+def check_writable(output: Path | None) -> None:
+    """Fail before the slow build when the output's folder does not exist."""
+    if output is not None and not output.parent.is_dir():
+        raise CommandError(f"cannot write {output}: no folder {output.parent}")
 
 
 def write(text: str, output: Path | None) -> None:
@@ -89,22 +100,31 @@ def build_offline(config: settings.Settings, arn: str):
 
 
 def command_definition(args, config) -> int:
+    check_writable(args.output)
     pipeline = build_offline(config, role_arn(args.role_arn, config, required=False))
     write(definition_json(pipeline), args.output)
     return 0
 
 
 def command_diagram(args, config) -> int:
+    check_writable(args.output)
+    try:
+        readme = None if args.readme is None else args.readme.read_text()
+    except OSError as error:
+        raise CommandError(f"{args.readme}: {error.strerror}") from error
     pipeline = build_offline(config, role_arn(None, config, required=False))
     chart = diagram.mermaid(json.loads(pipeline.definition()))
-    if args.readme is None:
+    if readme is None:
         write(chart, args.output)
         return 0
     try:
-        args.readme.write_text(diagram.embed(args.readme.read_text(), chart))
-    except (OSError, ValueError) as error:
+        updated = diagram.embed(readme, chart)
+    except ValueError as error:
         raise CommandError(f"{args.readme}: {error}") from error
-    print(f"pipeline: diagram updated in {args.readme}", file=sys.stderr)
+    if updated == readme:
+        print(f"pipeline: diagram in {args.readme} is up to date", file=sys.stderr)
+        return 0
+    write(updated, args.readme)
     return 0
 
 
@@ -128,13 +148,47 @@ def ensure_model_package_group(client, config) -> None:
         print(f"pipeline: created model package group {group}", file=sys.stderr)
 
 
+def check_account(boto_session, config: settings.Settings) -> None:
+    """The credentials must be the dev account's: every name and the bucket derive from it."""
+    account = boto_session.client("sts").get_caller_identity()["Account"]
+    if account != config.dev_account_id:
+        raise CommandError(
+            f"the AWS credentials are for account {account}, but this project's dev account is "
+            f"{config.dev_account_id}; use the dev account's credentials (or set DEV_ACCOUNT_ID)"
+        )
+
+
+def check_bucket(s3_client, config: settings.Settings) -> None:
+    """The artifact bucket must exist and belong to the dev account (its name is predictable)."""
+    bucket = config.names["artifact_bucket"]
+    try:
+        s3_client.head_bucket(Bucket=bucket, ExpectedBucketOwner=config.dev_account_id)
+    except s3_client.exceptions.ClientError as error:
+        status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        if status == 404:
+            raise CommandError(
+                f"artifact bucket {bucket} does not exist; create it (the CI/CD stack does, or "
+                f"`aws s3 mb s3://{bucket} --region {config.region}`) or set ARTIFACT_BUCKET "
+                "to an existing bucket of the dev account"
+            ) from error
+        if status == 403:
+            raise CommandError(
+                f"artifact bucket {bucket} is not the dev account's ({config.dev_account_id}) "
+                "or this role may not use it; set ARTIFACT_BUCKET to a bucket of the dev account"
+            ) from error
+        raise
+
+
 def command_upsert(args, config) -> int:
     import boto3
 
     arn = role_arn(args.role_arn, config, required=True)
     boto_session = boto3.Session(region_name=config.region)
+    check_account(boto_session, config)
+    s3_client = boto_session.client("s3")
+    check_bucket(s3_client, config)
     bundle = code.collect()
-    uploaded = code.publish(bundle, config.branch_root, boto_session.client("s3"))
+    uploaded = code.publish(bundle, config.branch_root, s3_client, config.dev_account_id)
     where = bundle.location(config.branch_root)
     print(
         f"pipeline: code {'uploaded to' if uploaded else 'unchanged at'} {where}", file=sys.stderr
@@ -150,16 +204,22 @@ def command_upsert(args, config) -> int:
     return 0
 
 
-def parse_parameters(pairs: list[str]) -> list[dict[str, str]]:
-    parameters = []
+def parse_parameters(pairs: list[str], config: settings.Settings) -> list[dict[str, str]]:
+    """`Name=Value` pairs, each checked against the pipeline's parameters."""
+    given = []
     for pair in pairs:
         match = PARAMETER.fullmatch(pair)
         if not match:
             raise CommandError(
                 f"--parameter {pair!r}: expected Name=Value, e.g. QualityThreshold=0.8"
             )
-        parameters.append({"Name": match.group(1), "Value": match.group(2)})
-    return parameters
+        name, value = match.groups()
+        try:
+            parameters.check(name, value, config)
+        except parameters.ParameterError as error:
+            raise CommandError(f"--parameter {error}") from None
+        given.append({"Name": name, "Value": value})
+    return given
 
 
 def failure_reason(client, execution_arn: str, description: dict) -> str:
@@ -208,8 +268,10 @@ def wait(
 def command_start(args, config) -> int:
     import boto3
 
-    parameters = parse_parameters(args.parameter)
-    client = boto3.Session(region_name=config.region).client("sagemaker")
+    given = parse_parameters(args.parameter, config)
+    boto_session = boto3.Session(region_name=config.region)
+    check_account(boto_session, config)
+    client = boto_session.client("sagemaker")
     name = config.names["pipeline_name"]
     try:
         client.describe_pipeline(PipelineName=name)
@@ -222,7 +284,7 @@ def command_start(args, config) -> int:
         ) from error
     response = client.start_pipeline_execution(
         PipelineName=name,
-        PipelineParameters=parameters,
+        PipelineParameters=given,
         PipelineExecutionDescription=f"started from branch {config.branch}",
     )
     execution_arn = response["PipelineExecutionArn"]

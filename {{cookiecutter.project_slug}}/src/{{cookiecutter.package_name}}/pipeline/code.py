@@ -88,17 +88,21 @@ def _split(uri: str) -> tuple[str, str]:
     return bucket, key
 
 
-def publish(bundle: CodeBundle, branch_root: str, s3_client) -> bool:
+def publish(bundle: CodeBundle, branch_root: str, s3_client, owner: str) -> bool:
     """Upload the files and the archive unless this version is there; True when uploaded.
 
-    The archive goes last, so its presence means the whole version is complete.
+    Every request names the bucket's expected owner: the bucket name is predictable, so a
+    bucket of that name in another account must never receive the code. The archive goes
+    last, so its presence means the whole version is complete.
     """
     bucket, archive_key = _split(bundle.archive_uri(branch_root))
-    existing = s3_client.list_objects_v2(Bucket=bucket, Prefix=archive_key, MaxKeys=1)
+    existing = s3_client.list_objects_v2(
+        Bucket=bucket, Prefix=archive_key, MaxKeys=1, ExpectedBucketOwner=owner
+    )
     if existing.get("KeyCount"):
         return False
     _, files_key = _split(bundle.files_uri(branch_root))
-    for path, data in bundle.files:
-        s3_client.put_object(Bucket=bucket, Key=files_key + path, Body=data)
-    s3_client.put_object(Bucket=bucket, Key=archive_key, Body=bundle.archive())
+    uploads = [(files_key + path, data) for path, data in bundle.files]
+    for key, data in [*uploads, (archive_key, bundle.archive())]:
+        s3_client.put_object(Bucket=bucket, Key=key, Body=data, ExpectedBucketOwner=owner)
     return True

@@ -22,6 +22,7 @@ from dataclasses import asdict
 from .. import settings
 from ..train.hyperparameters import Hyperparameters
 from .code import PACKAGE, CodeBundle
+from .parameters import pipeline_parameters
 
 # The SDK creates an AWS client when imported and fails without a region; default to ours.
 os.environ.setdefault("AWS_DEFAULT_REGION", os.environ.get("AWS_REGION") or settings.AWS_REGION)
@@ -181,19 +182,18 @@ def build(
     framework_image = image(settings.FRAMEWORK_IMAGE, config.region)
     code_files = code.files_uri(config.branch_root)
 
-    input_data = ParameterString("InputDataUri", default_value=config.input_data_uri)
-    processing_type = ParameterString(
-        "ProcessingInstanceType", default_value=settings.PROCESSING_INSTANCE_TYPE
-    )
-    processing_count = ParameterInteger("ProcessingInstanceCount", default_value=1)
-    training_type = ParameterString(
-        "TrainingInstanceType", default_value=settings.TRAINING_INSTANCE_TYPE
-    )
-    training_count = ParameterInteger("TrainingInstanceCount", default_value=1)
-    approval_status = ParameterString(
-        "ModelApprovalStatus", default_value=settings.PENDING_APPROVAL
-    )
-    threshold = ParameterFloat("QualityThreshold", default_value=settings.QUALITY_THRESHOLD)
+    sdk_types = {str: ParameterString, int: ParameterInteger, float: ParameterFloat}
+    parameters = {
+        parameter.name: sdk_types[parameter.type](parameter.name, default_value=parameter.default)
+        for parameter in pipeline_parameters(config)
+    }
+    input_data = parameters["InputDataUri"]
+    processing_type = parameters["ProcessingInstanceType"]
+    processing_count = parameters["ProcessingInstanceCount"]
+    training_type = parameters["TrainingInstanceType"]
+    training_count = parameters["TrainingInstanceCount"]
+    approval_status = parameters["ModelApprovalStatus"]
+    threshold = parameters["QualityThreshold"]
 
     def run_uri(step: str, output: str = ""):
         """<branch root>/<execution id>/<step>/<output>, resolved when the execution runs."""
@@ -297,6 +297,8 @@ def build(
             env_vars={
                 "SAGEMAKER_PROGRAM": f"{PACKAGE}.infer.handler",
                 "SAGEMAKER_SUBMIT_DIRECTORY": code.archive_uri(config.branch_root),
+                # One thread per worker: the serving containers run a worker per CPU.
+                "OMP_NUM_THREADS": "1",
             },
             sagemaker_session=pipeline_session,
         ).register(
@@ -337,15 +339,7 @@ def build(
     )
     return Pipeline(
         name=names["pipeline_name"],
-        parameters=[
-            input_data,
-            processing_type,
-            processing_count,
-            training_type,
-            training_count,
-            approval_status,
-            threshold,
-        ],
+        parameters=list(parameters.values()),
         steps=[preprocess, train, evaluate, gate],
         sagemaker_session=pipeline_session,
     )

@@ -1,0 +1,85 @@
+"""The pipeline's parameters: name, type, default and what a value must be.
+
+Standard library only: `definition.py` builds the SageMaker parameters from this list, and the
+command line checks `start --parameter Name=Value` against it before any AWS call.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from .. import settings
+
+# The statuses SageMaker accepts for a new model package.
+APPROVAL_STATUSES = ("PendingManualApproval", "Approved", "Rejected")
+
+
+class ParameterError(ValueError):
+    """A parameter value the pipeline would refuse or misread; the message says why."""
+
+
+def _s3_uri(value: str) -> str:
+    if not value.startswith("s3://") or len(value) <= len("s3://"):
+        raise ParameterError(f"{value!r} is not an S3 URI; expected s3://<bucket>/<prefix>/")
+    return value
+
+
+def _instance_type(value: str) -> str:
+    if not value.startswith("ml."):
+        raise ParameterError(f"{value!r} is not a SageMaker instance type, e.g. ml.m5.large")
+    return value
+
+
+def _count(value: str) -> int:
+    if not value.isdigit() or int(value) < 1:
+        raise ParameterError(f"{value!r} is not a whole number of instances, at least 1")
+    return int(value)
+
+
+def _approval_status(value: str) -> str:
+    if value not in APPROVAL_STATUSES:
+        raise ParameterError(f"{value!r} is not one of {', '.join(APPROVAL_STATUSES)}")
+    return value
+
+
+def _threshold(value: str) -> float:
+    try:
+        return settings.quality_threshold(value)
+    except settings.SettingsError as error:
+        raise ParameterError(str(error)) from None
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """One pipeline parameter; `parse` turns a command-line value into its typed value."""
+
+    name: str
+    default: str | int | float
+    parse: Callable[[str], str | int | float]
+
+    @property
+    def type(self) -> type:
+        return type(self.default)
+
+
+def pipeline_parameters(config: settings.Settings) -> list[Parameter]:
+    """Every parameter of the pipeline, in the order the definition lists them."""
+    return [
+        Parameter("InputDataUri", config.input_data_uri, _s3_uri),
+        Parameter("ProcessingInstanceType", settings.PROCESSING_INSTANCE_TYPE, _instance_type),
+        Parameter("ProcessingInstanceCount", 1, _count),
+        Parameter("TrainingInstanceType", settings.TRAINING_INSTANCE_TYPE, _instance_type),
+        Parameter("TrainingInstanceCount", 1, _count),
+        Parameter("ModelApprovalStatus", settings.PENDING_APPROVAL, _approval_status),
+        Parameter("QualityThreshold", settings.QUALITY_THRESHOLD, _threshold),
+    ]
+
+
+def check(name: str, value: str, config: settings.Settings) -> None:
+    """Raise ParameterError unless `name` is a parameter and `value` a valid value of it."""
+    known = {parameter.name: parameter for parameter in pipeline_parameters(config)}
+    if name not in known:
+        raise ParameterError(f"{name!r} is not a parameter; the pipeline has {', '.join(known)}")
+    try:
+        known[name].parse(value)
+    except ParameterError as error:
+        raise ParameterError(f"{name}: {error}") from None
