@@ -1,6 +1,7 @@
 """Every choice value renders, the interacting combinations render, and nothing is left over."""
 
 import json
+import re
 import subprocess
 import sys
 import tomllib
@@ -112,3 +113,16 @@ def test_one_account_for_all_stages_is_the_default(render):
     settings = (render(dev_account_id="222222222222") / "src" / "customer_churn" / "settings.py").read_text()
     for stage in ("DEV", "STAGING", "PROD"):
         assert f'{stage}_ACCOUNT_ID = "222222222222"' in settings
+
+
+def test_generated_documents_name_only_what_exists(render):
+    """README and CONTRIBUTING promise only targets, paths and commands the project has."""
+    project = render(_init_git="yes")
+    targets = set(re.findall(r"^([a-z-]+):", (project / "Makefile").read_text(), re.MULTILINE))
+    for document in ("README.md", "CONTRIBUTING.md"):
+        text = (project / document).read_text()
+        for target in re.findall(r"`make ([a-z-]+)", text):
+            assert target in targets, f"{document} names `make {target}`, which the Makefile lacks"
+        for path in re.findall(r"`((?:src|data|notebooks|tests|scripts)/[\w./-]*)`", text):
+            assert (project / path.rstrip("/")).exists(), f"{document} names {path}, which is missing"
+        assert "CI only" not in text and "starts the deployment" not in text, document
