@@ -1,0 +1,51 @@
+"""Every library the package imports is one it declares: a job or endpoint installs only those."""
+
+import ast
+import importlib.metadata
+import re
+import sys
+import tomllib
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PACKAGE_DIR = PROJECT_ROOT / "src" / "{{ cookiecutter.package_name }}"
+
+
+def imported_modules(paths) -> set[str]:
+    """The top-level third-party modules that the files import."""
+    modules = set()
+    for path in paths:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                modules.update(alias.name.split(".")[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.level == 0:
+                modules.add(node.module.split(".")[0])
+    return modules - set(sys.stdlib_module_names)
+
+
+def distributions(requirements: list[str]) -> set[str]:
+    return {re.split(r"[<>=!~\[; ]", requirement)[0].lower() for requirement in requirements}
+
+
+def with_their_parts(declared: set[str]) -> set[str]:
+    """The declared distributions and those they require directly: `sagemaker` is a meta
+    package whose `sagemaker.*` modules come from sagemaker-core, sagemaker-train, ..."""
+    parts = set(declared)
+    for name in declared:
+        parts |= distributions(importlib.metadata.requires(name) or [])
+    return parts
+
+
+def test_imports_are_declared_dependencies():
+    project = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text())["project"]
+    core = distributions(project["dependencies"])
+    pipeline = core | with_their_parts(distributions(project["optional-dependencies"]["pipeline"]))
+    owners = importlib.metadata.packages_distributions()
+    files = sorted(PACKAGE_DIR.rglob("*.py"))
+    for allowed, part in (
+        (core, [path for path in files if "pipeline" not in path.parts]),
+        (pipeline, [path for path in files if "pipeline" in path.parts]),
+    ):
+        for module in imported_modules(part):
+            declared = {name.lower() for name in owners.get(module, [module])} & allowed
+            assert declared, f"{module} is imported but no declared dependency provides it"
