@@ -1,10 +1,12 @@
 """`make bench`: medians of the speed goals on this machine, against their targets.
 
-Times what a user waits for: a default render, the local end-to-end run, the generated test
-suite and the SageMaker Pipeline definition (each a fresh process, imports included), the
-import of `<package>.infer`, and one single-row prediction through the serving handler.
+Times what a user waits for: a default render, the local end-to-end run (also with every core
+kept busy by other processes, as on a loaded CI machine), the generated test suite and the
+SageMaker Pipeline definition (each a fresh process, imports included), the import of
+`<package>.infer`, and one single-row prediction through the serving handler.
 """
 
+import contextlib
 import os
 import statistics
 import subprocess
@@ -54,6 +56,19 @@ def printed_median(command: list[str], project: Path, rounds: int) -> float:
     return statistics.median(float(run_in(project, command).stdout) for _ in range(rounds))
 
 
+@contextlib.contextmanager
+def every_core_busy():
+    """One spinning process per CPU for as long as the block runs."""
+    spin = [sys.executable, "-c", "while True: pass"]
+    spinners = [subprocess.Popen(spin) for _ in range(os.cpu_count() or 1)]
+    try:
+        yield
+    finally:
+        for spinner in spinners:
+            spinner.kill()
+            spinner.wait()
+
+
 def main() -> int:
     python = str(harness.project_env(harness.DEFAULT_PYTHON))
     with tempfile.TemporaryDirectory() as scratch_dir:
@@ -65,6 +80,8 @@ def main() -> int:
 
         local_run_command = [python, "-m", f"{PACKAGE}.pipeline.local", "--runs-dir", "runs"]
         local_run = median_seconds(lambda: run_in(project, local_run_command), rounds=5)
+        with every_core_busy():
+            loaded_run = median_seconds(lambda: run_in(project, local_run_command), rounds=5)
         test_command = [python, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
         test_suite = median_seconds(lambda: run_in(project, test_command), rounds=3)
         definition_command = [python, "-m", f"{PACKAGE}.pipeline", "definition", "--output", os.devnull]
@@ -76,7 +93,8 @@ def main() -> int:
     rows = [
         ("default render", render, 0.5),
         ("local end-to-end run", local_run, 10.0),
-        ("generated test suite", test_suite, None),
+        ("local run, every core busy", loaded_run, 10.0),
+        ("generated test suite", test_suite, 15.0),
         ("pipeline definition (SDK)", definition, 3.0),
         (f"import {PACKAGE}.infer", importing, 0.3),
         ("single-row prediction", latency, None),
