@@ -27,7 +27,6 @@ def main() -> int:
     print(f"demo: rendered the default project into {project}", flush=True)
     make = ["make", "run-local", f"PYTHON={python}", f"VENV={demo_dir / 'venv'}"]
     result = subprocess.run(make, cwd=project)
-    print(f"\ndemo: the paths above are relative to {project}")
     if result.returncode:
         return result.returncode
     package = next((project / "src").glob("*/pipeline")).parent.name
