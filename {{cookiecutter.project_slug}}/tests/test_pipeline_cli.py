@@ -1,14 +1,9 @@
-"""The pipeline command line against moto: upsert, start, wait, and its one-line errors.
+"""The pipeline command line against moto, in process: upsert, start, wait, one-line errors.
 
-In process, under moto; one subprocess proves what only a fresh process can: the definition
-builds with no AWS configuration at all.
+(test_pipeline_definition.py runs the command as a fresh process with no AWS configuration.)
 """
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import boto3
 import pytest
@@ -30,7 +25,6 @@ from {{ cookiecutter.package_name }}.pipeline.__main__ import (
 )
 
 PACKAGE = "{{ cookiecutter.package_name }}"
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 ROLE_ARN = f"arn:aws:iam::{settings.DEV_ACCOUNT_ID}:role/pipeline-tests"
 
 
@@ -294,51 +288,3 @@ def test_stopped_execution_fails_too(capsys):
     )
     assert wait(client, EXECUTION, timeout=10, poll=0) == 1
     assert "execution stopped" in capsys.readouterr().err
-
-
-def run_cli(*args, env):
-    return subprocess.run(
-        [sys.executable, "-m", f"{PACKAGE}.pipeline", *args],
-        cwd=PROJECT_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
-def cli_environment(tmp_path) -> dict:
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith("AWS_") and key != settings.ROLE_ARN_VARIABLE
-    }
-    return {
-        **env,
-        "PYTHONPATH": str(PROJECT_ROOT / "src"),
-        "BRANCH_NAME": "main",
-        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
-        "AWS_CONFIG_FILE": str(tmp_path / "none"),
-        "AWS_EC2_METADATA_DISABLED": "true",
-        # Whatever would leave this machine (the SDK's telemetry) meets a closed local port.
-        "HTTPS_PROXY": "http://127.0.0.1:9",
-        "HTTP_PROXY": "http://127.0.0.1:9",
-        "NO_PROXY": "127.0.0.1,localhost",
-    }
-
-
-def test_definition_command_needs_no_aws_account(tmp_path):
-    """No credentials, no region, no endpoint: the project's own region is used."""
-    output = tmp_path / "pipeline.json"
-    result = run_cli("definition", "--output", str(output), env=cli_environment(tmp_path))
-    assert result.returncode == 0, result.stderr
-    assert result.stderr.strip() == f"pipeline: wrote {output}"
-    built = json.loads(output.read_text())
-    assert built["Version"] == "2020-12-01"
-    assert [step["Name"] for step in built["Steps"]] == [
-        "Preprocess",
-        "Train",
-        "Evaluate",
-        "QualityGate",
-    ]
-    assert f".{settings.AWS_REGION}.amazonaws.com/" in output.read_text()
