@@ -117,6 +117,15 @@ def test_row_with_extra_fields_is_refused(tmp_path, sample_frame):
         read_csv_files(path)
 
 
+def test_lines_are_the_files_own_with_blank_lines(tmp_path, sample_frame):
+    text = sample_frame.head(8).astype(object).to_csv(index=False).splitlines()
+    text[5] = text[5].replace(text[5].split(",")[0], "abc", 1)  # physical line 6
+    path = tmp_path / "gaps.csv"
+    path.write_text("\n".join([text[0], "", *text[1:4], "", *text[4:]]) + "\n")
+    with pytest.raises(DataValidationError, match="'abc' on line 8"):  # two blank lines above
+        read_csv_files(path)
+
+
 def test_missing_feature_values_are_kept(tmp_path, sample_frame):
     frame = sample_frame.copy()
     frame.loc[0, schema.FEATURES[0]] = None

@@ -182,9 +182,12 @@ def test_a_row_with_every_value_missing_is_refused(model, good_values, content_t
         predict_fn(input_fn(body, content_type), model)
 
 
-def test_an_instance_that_is_neither_a_list_nor_an_object_is_refused(model):
+def test_an_instance_that_is_neither_a_list_nor_an_object_is_refused(model, rows):
     with pytest.raises(InvalidRowError, match=r"^row 1: 17 is not an instance"):
         predict_fn(input_fn('{"instances": [17]}', "application/json"), model)
+    mixed = json.dumps([rows.iloc[0].tolist(), 5])  # a batch with a stray value, not one row
+    with pytest.raises(InvalidRowError, match=r"^row 2: 5 is not an instance"):
+        predict_fn(input_fn(mixed, "application/json"), model)
 
 
 @pytest.mark.parametrize(

@@ -16,8 +16,10 @@ from pathlib import Path
 from . import naming
 
 # The project checkout this package sits in (src/<package>/): local runs resolve their default
-# paths from it, so they work from any folder of the project, notebooks/ included.
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+# paths from it, so they work from any folder of the project, notebooks/ included. An installed
+# copy (pip install .) has no checkout around it: then the current folder.
+_CHECKOUT = Path(__file__).resolve().parents[2]
+PROJECT_ROOT = _CHECKOUT if (_CHECKOUT / "pyproject.toml").is_file() else Path.cwd()
 
 # Answers rendered when the project was generated.
 PROJECT_SLUG = {{ cookiecutter.project_slug | string_literal }}

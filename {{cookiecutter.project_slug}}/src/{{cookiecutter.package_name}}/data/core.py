@@ -43,19 +43,22 @@ def read_csv_files(path: Path) -> pd.DataFrame:
 
 def _read(file: Path) -> pd.DataFrame:
     try:
-        frame = pd.read_csv(file, encoding="utf-8-sig")  # -sig: Excel's UTF-8 byte order mark
+        # -sig: Excel's UTF-8 byte order mark. Blank lines are read, then dropped below, so
+        # that each row keeps its line in the file as its index (the header is line 1).
+        frame = pd.read_csv(file, encoding="utf-8-sig", skip_blank_lines=False)
     except pd.errors.EmptyDataError:
         raise DataValidationError(f"{file}: the file is empty; add a header and rows") from None
     except UnicodeDecodeError:
         raise DataValidationError(f"{file}: not UTF-8 text; save it as UTF-8 CSV") from None
     except pd.errors.ParserError as error:
-        raise DataValidationError(f"{file}: not a valid CSV file: {error}") from None
+        raise DataValidationError(f"{file}: not a valid CSV file: {str(error).strip()}") from None
     if len(frame.columns) == 1:  # tabs or semicolons: the whole header reads as one column
         raise DataValidationError(
             f"{file}: has a single column {frame.columns[0][:60]!r}; is it comma-separated? "
             "save it as CSV with commas between the values"
         )
-    return frame
+    frame.index += 2
+    return frame.dropna(how="all")
 
 
 def validate(frame: pd.DataFrame, source: str) -> pd.DataFrame:
@@ -126,16 +129,18 @@ def _shown(value) -> str:
 
 
 def _csv_line(mask: pd.Series) -> int:
-    """The CSV line of the first flagged row (line 1 is the header)."""
-    return int(mask.to_numpy().argmax()) + 2
+    """The file line of the first flagged row: `_read` indexes rows by their line."""
+    return int(mask.idxmax())
 
 
 def drop_duplicates(frame: pd.DataFrame) -> tuple[pd.DataFrame, int]:
     """The frame without exact duplicate rows, and how many rows were dropped.
 
     Copies of a row (the same file twice in the input folder, an export run twice) would land
-    in train and test alike and flatter the test metrics. Rows that share their features but
-    not their target are kept: they are real, conflicting evidence.
+    in train and test alike and flatter the test metrics. Rows are compared on the schema's
+    columns, the only ones kept: rows that differ only in an ignored column, such as an id, are
+    the same example to the model. Rows that share their features but not their target are
+    kept: they are real, conflicting evidence.
     """
     unique = frame.drop_duplicates(ignore_index=True)
     return unique, len(frame) - len(unique)

@@ -8,8 +8,8 @@ What a request may hold, decided here once (tests/test_infer.py pins each case):
 - `text/csv`: one row per line, feature values in the model's feature order, no header.
 - `application/json`: `{"instances": [...]}` or a bare list of instances, each instance a list
   in feature order or an object keyed by feature name. A single instance sent on its own is
-  accepted as one row: an object without an "instances" key, or a top-level list that is not
-  made only of lists and objects (so `[17.99, 10.38, ...]` is one row).
+  accepted as one row: an object without an "instances" key, or a top-level list holding no
+  list or object (so `[17.99, 10.38, ...]` is one row).
 - A feature value is a number or numeric text (CSV is all text). Blank, null and "nan" are
   missing values, which both model frameworks handle, but a row with every value missing is
   refused: there is nothing to predict from.
@@ -168,7 +168,7 @@ def _json_rows(payload) -> list:
         if "instances" not in payload:
             return [payload]  # one instance keyed by feature name
         payload = payload["instances"]
-    elif isinstance(payload, list) and not all(isinstance(item, (list, dict)) for item in payload):
+    elif isinstance(payload, list) and not any(isinstance(item, (list, dict)) for item in payload):
         return [payload]  # one instance in feature order
     if not isinstance(payload, list):
         raise InvalidRequestError(f"the JSON request holds no list of instances; {JSON_SHAPES}")

@@ -6,9 +6,9 @@
   start       start an execution; with --wait, follow it and fail unless it succeeds
 
 Names, region and branch come from `settings.load()`. The jobs' IAM role comes from --role-arn
-or $SAGEMAKER_PIPELINE_ROLE_ARN; `definition` and `diagram` fall back to the role the CI/CD
-stack creates, since they only print. Exit status: 0 done, 1 the execution failed, stopped or
-timed out, 2 a problem to fix first (the message names it).
+or $SAGEMAKER_PIPELINE_ROLE_ARN; `definition` and `diagram` fall back to the role name that
+settings derive (`<use-case>-sagemaker-execution`), since they only print. Exit status: 0 done,
+1 the execution failed, stopped or timed out, 2 a problem to fix first (the message names it).
 """
 
 import argparse
@@ -40,7 +40,7 @@ def role_arn(given: str | None, config: settings.Settings, required: bool) -> st
     if not arn and required:
         raise CommandError(
             f"no IAM role for the pipeline: pass --role-arn or set {settings.ROLE_ARN_VARIABLE} "
-            f"(the CI/CD stack creates {config.names['sagemaker_execution_role']})"
+            f"with the ARN of a SageMaker execution role of the dev account"
         )
     if not arn:
         role = config.names["sagemaker_execution_role"]
@@ -167,8 +167,8 @@ def check_bucket(s3_client, config: settings.Settings) -> None:
         status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
         if status == 404:
             raise CommandError(
-                f"artifact bucket {bucket} does not exist; create it (the CI/CD stack does, or "
-                f"`aws s3 mb s3://{bucket} --region {config.region}`) or set ARTIFACT_BUCKET "
+                f"artifact bucket {bucket} does not exist; create it "
+                f"(`aws s3 mb s3://{bucket} --region {config.region}`) or set ARTIFACT_BUCKET "
                 "to an existing bucket of the dev account"
             ) from error
         if status == 403:

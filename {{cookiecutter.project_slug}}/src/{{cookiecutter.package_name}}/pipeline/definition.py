@@ -106,7 +106,7 @@ class ArtifactBucketSession(PipelineSession):
     """A pipeline session whose default bucket is the project's artifact bucket, never created.
 
     The SDK's own `default_bucket()` checks for (and creates) the bucket on every build; the
-    artifact bucket belongs to the CI/CD stack, and building the definition needs no account.
+    artifact bucket is made once per account (see the README), and building needs no account.
     """
 
     def default_bucket(self) -> str:
