@@ -12,18 +12,30 @@ import harness
 
 
 @pytest.fixture(scope="session")
-def project_python():
-    """A factory: the Python of the shared environment for generated projects of a version.
+def interpreter():
+    """A factory: the interpreter of a Python version (e.g. "3.12").
 
     Outside CI a missing interpreter skips the test; in CI (CI=true) it fails it.
     """
 
-    def python_for(version: str = harness.DEFAULT_PYTHON) -> Path:
-        if harness.find_python(version) is None:
+    def find(version: str) -> str:
+        python = harness.find_python(version)
+        if python is None:
             message = f"Python {version} is not installed here"
             if os.environ.get("CI") == "true":
                 pytest.fail(message)
             pytest.skip(message)
+        return python
+
+    return find
+
+
+@pytest.fixture(scope="session")
+def project_python(interpreter):
+    """A factory: the Python of the shared environment for generated projects of a version."""
+
+    def python_for(version: str = harness.DEFAULT_PYTHON) -> Path:
+        interpreter(version)
         return harness.project_env(version)
 
     return python_for
