@@ -10,6 +10,7 @@ import functools
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -113,3 +114,57 @@ def project_env(version: str) -> Path:
     subprocess.run([*pip, *requirements], check=True)
     (env_dir / ".complete").touch()
     return env_python
+
+
+def checkov_env() -> Path:
+    """The checkov command, in an environment of its own (it pins an old boto3).
+
+    The version is the generated Makefile's pin, so the harness checks what projects run.
+    """
+    makefile = (TEMPLATE_DIR / "{{cookiecutter.project_slug}}" / "Makefile").read_text()
+    [requirement] = re.findall(r'"(checkov==[\d.]+)"', makefile)
+    env_dir = BUILD_DIR / "envs" / requirement.replace("==", "-")
+    checkov = env_dir / "bin" / "checkov"
+    if (env_dir / ".complete").exists():
+        return checkov
+    shutil.rmtree(env_dir, ignore_errors=True)
+    print(f"harness: building {env_dir.relative_to(TEMPLATE_DIR)} (once)", file=sys.stderr)
+    python = find_python(DEFAULT_PYTHON) or sys.executable
+    subprocess.run([python, "-m", "venv", str(env_dir)], check=True)
+    pip = [str(env_dir / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    subprocess.run([*pip, requirement], check=True)
+    (env_dir / ".complete").touch()
+    return checkov
+
+
+def parse_structured_files(project: Path) -> None:
+    """Parse every TOML, JSON, YAML and Python file of a rendered project; raise if one fails.
+
+    infra/ holds CloudFormation, whose short-form functions (!Ref, !Sub, ...) are YAML tags:
+    they are read as plain values there.
+    """
+    import yaml
+
+    class CloudFormationLoader(yaml.SafeLoader):
+        pass
+
+    def function(loader, _tag, node):
+        if isinstance(node, yaml.SequenceNode):
+            return loader.construct_sequence(node)
+        if isinstance(node, yaml.MappingNode):
+            return loader.construct_mapping(node)
+        return loader.construct_scalar(node)
+
+    CloudFormationLoader.add_multi_constructor("!", function)
+    for path in project.rglob("*"):
+        if not path.is_file() or ".git" in path.parts:
+            continue
+        if path.suffix == ".toml":
+            tomllib.loads(path.read_text(encoding="utf-8"))
+        elif path.suffix in (".json", ".ipynb"):
+            json.loads(path.read_text(encoding="utf-8"))
+        elif path.suffix in (".yaml", ".yml"):
+            loader = CloudFormationLoader if "infra" in path.relative_to(project).parts else yaml.SafeLoader
+            yaml.load(path.read_text(encoding="utf-8"), Loader=loader)
+        elif path.suffix == ".py":
+            compile(path.read_text(encoding="utf-8"), str(path), "exec")

@@ -30,15 +30,17 @@ def test_generated_suite_passes_on_each_python(render, project_python, version):
     run_suite(render(python_version=version, model_framework="xgboost"), project_python(version))
 
 
-def test_fresh_project_sets_up_and_tests_itself_with_make(render, project_python):
-    """`make test` in a new project: its own virtualenv, its pinned tools, lint, the suite."""
+def test_fresh_project_sets_up_and_runs_its_ci_with_make(render, project_python):
+    """`make ci` in a new project, as CI runs it: its own virtualenvs (checkov's apart), its
+    pinned tools, the hooks on every file, lint, cfn-lint and checkov, the suite with a report."""
     project_python()  # the pip cache now holds every wheel the project needs
     project = render(_init_git="yes")
     python = harness.find_python(harness.DEFAULT_PYTHON)
     env = {**os.environ, "PRE_COMMIT_HOME": str(harness.BUILD_DIR / "pre-commit")}
-    result = subprocess.run(["make", "test", f"PYTHON={python}"], cwd=project, capture_output=True, text=True, env=env)
+    result = subprocess.run(["make", "ci", f"PYTHON={python}"], cwd=project, capture_output=True, text=True, env=env)
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
-    assert " passed" in result.stdout
+    assert " passed" in result.stdout and "Failed checks: 0" in result.stdout
+    assert 'failures="0"' in (project / "reports" / "junit.xml").read_text()
     assert (project / ".git" / "hooks" / "pre-commit").exists()
     # The installed console script prints the pipeline definition with no AWS configuration.
     offline = {key: value for key, value in env.items() if not key.startswith("AWS_")}

@@ -53,13 +53,7 @@ def test_awkward_answers_give_valid_files(awkward_project):
     pyproject = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))["project"]
     assert pyproject["description"] == " ".join(answers["description"].splitlines())
     assert pyproject["authors"] == [{"name": answers["author_name"], "email": answers["author_email"]}]
-    for path in project.rglob("*"):
-        if path.suffix == ".py":
-            compile(path.read_text(encoding="utf-8"), str(path), "exec")
-        elif path.suffix in (".yaml", ".yml"):
-            yaml.safe_load(path.read_text(encoding="utf-8"))
-        elif path.suffix in (".json", ".ipynb"):
-            json.loads(path.read_text(encoding="utf-8"))
+    harness.parse_structured_files(project)
     lint = subprocess.run([sys.executable, "-m", "ruff", "check", "--no-cache", "."], cwd=project, capture_output=True)
     assert lint.returncode == 0, lint.stdout
 

@@ -1,6 +1,5 @@
 """Every choice value renders, the interacting combinations render, and nothing is left over."""
 
-import json
 import re
 import subprocess
 import sys
@@ -8,7 +7,6 @@ import tomllib
 from pathlib import Path
 
 import pytest
-import yaml
 
 import harness
 
@@ -27,19 +25,6 @@ def assert_fully_rendered(project: Path) -> None:
         text = path.read_text(encoding="utf-8")
         for marker in LEFTOVERS:
             assert marker not in text, f"{relative} still contains {marker!r}"
-
-
-def assert_structured_files_parse(project: Path) -> None:
-    for path in project_files(project):
-        text = path.read_text(encoding="utf-8")
-        if path.suffix == ".toml":
-            tomllib.loads(text)
-        elif path.suffix in (".json", ".ipynb"):
-            json.loads(text)
-        elif path.suffix in (".yaml", ".yml"):
-            yaml.safe_load(text)
-        elif path.suffix == ".py":
-            compile(text, str(path), "exec")
 
 
 def ruff(project: Path, *args: str) -> subprocess.CompletedProcess:
@@ -65,7 +50,7 @@ def test_default_renders_the_documented_layout(render):
 def test_every_choice_value_renders_clean_code(render, option, value):
     project = render(**{option: value})
     assert_fully_rendered(project)
-    assert_structured_files_parse(project)
+    harness.parse_structured_files(project)
     check, formatting = ruff(project, "check"), ruff(project, "format", "--check")
     assert check.returncode == 0, check.stdout
     assert formatting.returncode == 0, formatting.stdout
@@ -75,7 +60,7 @@ def test_every_choice_value_renders_clean_code(render, option, value):
 def test_combinations_render_clean_code_and_keep_only_their_data(render, answers):
     project = render(**answers)
     assert_fully_rendered(project)
-    assert_structured_files_parse(project)
+    harness.parse_structured_files(project)
     assert ruff(project, "check").returncode == 0
     assert ruff(project, "format", "--check").returncode == 0
     samples = [path.name for path in (project / "data" / "sample").iterdir()]
@@ -115,14 +100,26 @@ def test_one_account_for_all_stages_is_the_default(render):
         assert f'{stage}_ACCOUNT_ID = "222222222222"' in settings
 
 
-def test_generated_documents_name_only_what_exists(render):
-    """README and CONTRIBUTING promise only targets, paths and commands the project has."""
-    project = render(_init_git="yes")
+DOCUMENTS = ("README.md", "CONTRIBUTING.md", "docs/deployment.md")
+
+
+def flow_table(text: str) -> str:
+    """The markdown table that starts with the `| event | what runs | where |` header."""
+    start = text.index("| event | what runs | where |")
+    return text[start : text.index("\n\n", start)]
+
+
+@pytest.mark.parametrize("provider", harness.CHOICES["git_provider"])
+def test_generated_documents_name_only_what_exists(render, provider):
+    """The documents promise only targets, paths and commands the project has."""
+    project = render(_init_git="yes", git_provider=provider)
     targets = set(re.findall(r"^([a-z-]+):", (project / "Makefile").read_text(), re.MULTILINE))
-    for document in ("README.md", "CONTRIBUTING.md"):
+    for document in DOCUMENTS:
         text = (project / document).read_text()
         for target in re.findall(r"`make ([a-z-]+)", text):
             assert target in targets, f"{document} names `make {target}`, which the Makefile lacks"
-        for path in re.findall(r"`((?:src|data|notebooks|tests|scripts)/[\w./-]*)`", text):
+        for path in re.findall(r"`((?:src|data|notebooks|tests|scripts|infra|buildspecs|docs)/[\w./-]*)`", text):
             assert (project / path.rstrip("/")).exists(), f"{document} names {path}, which is missing"
-        assert "CI only" not in text and "starts the deployment" not in text, document
+    # The branch flow is one table, the same in the README and in the deployment guide.
+    readme, guide = ((project / d).read_text() for d in ("README.md", "docs/deployment.md"))
+    assert flow_table(readme) == flow_table(guide)

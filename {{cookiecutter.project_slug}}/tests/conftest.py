@@ -109,3 +109,61 @@ def mock_aws_account(mock_aws):
 
     create_artifact_bucket(boto3.client("s3", region_name=mock_aws.region), mock_aws)
     return mock_aws
+
+
+@pytest.fixture(scope="session")
+def moto_server():
+    """A moto server in this process, for commands that run as subprocesses; yields its URL."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def moto_endpoint(moto_server, monkeypatch):
+    """The moto server, emptied. Requests tell their account by their credentials (see
+    `account_credentials`), so MOTO_ACCOUNT_ID, which would override them, is unset."""
+    import urllib.request
+
+    monkeypatch.delenv("MOTO_ACCOUNT_ID", raising=False)
+    urllib.request.urlopen(urllib.request.Request(f"{moto_server}/moto-api/reset", method="POST"))
+    return moto_server
+
+
+def account_credentials(endpoint: str, account: str) -> dict[str, str]:
+    """Credentials of a role in `account`, as environment variables: moto maps them to it."""
+    import boto3
+
+    sts = boto3.client(
+        "sts",
+        endpoint_url=endpoint,
+        region_name=settings.AWS_REGION,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    credentials = sts.assume_role(
+        RoleArn=f"arn:aws:iam::{account}:role/tests", RoleSessionName="tests"
+    )["Credentials"]
+    return {
+        "AWS_ACCESS_KEY_ID": credentials["AccessKeyId"],
+        "AWS_SECRET_ACCESS_KEY": credentials["SecretAccessKey"],
+        "AWS_SESSION_TOKEN": credentials["SessionToken"],
+    }
+
+
+def account_session(endpoint: str, account: str):
+    """A boto3 session whose clients reach `account` on the moto server at `endpoint`."""
+    import boto3
+
+    credentials = account_credentials(endpoint, account)
+    session = boto3.Session(
+        aws_access_key_id=credentials["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=credentials["AWS_SECRET_ACCESS_KEY"],
+        aws_session_token=credentials["AWS_SESSION_TOKEN"],
+        region_name=settings.AWS_REGION,
+    )
+    return session, credentials

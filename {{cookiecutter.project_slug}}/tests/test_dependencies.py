@@ -36,16 +36,28 @@ def with_their_parts(declared: set[str]) -> set[str]:
     return parts
 
 
+def extra_of(path: Path) -> str | None:
+    """The optional dependency group a module may use: the SDK's or boto3's; None: core only."""
+    relative = path.relative_to(PACKAGE_DIR).parts
+    if relative[0] == "pipeline":
+        return "pipeline"
+    if relative[0] == "deploy" or relative == ("aws.py",):
+        return "deploy"
+    return None
+
+
 def test_imports_are_declared_dependencies():
     project = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text())["project"]
     core = distributions(project["dependencies"])
-    pipeline = core | with_their_parts(distributions(project["optional-dependencies"]["pipeline"]))
+    extras = project["optional-dependencies"]
+    allowed = {
+        None: core,
+        **{extra: core | with_their_parts(distributions(extras[extra])) for extra in extras},
+    }
     owners = importlib.metadata.packages_distributions()
-    files = sorted(PACKAGE_DIR.rglob("*.py"))
-    for allowed, part in (
-        (core, [path for path in files if "pipeline" not in path.parts]),
-        (pipeline, [path for path in files if "pipeline" in path.parts]),
-    ):
-        for module in imported_modules(part):
-            declared = {name.lower() for name in owners.get(module, [module])} & allowed
-            assert declared, f"{module} is imported but no declared dependency provides it"
+    for path in sorted(PACKAGE_DIR.rglob("*.py")):
+        for module in imported_modules([path]):
+            declared = {name.lower() for name in owners.get(module, [module])}
+            assert declared & allowed[extra_of(path)], (
+                f"{path.name} imports {module}, which no dependency it may use provides"
+            )

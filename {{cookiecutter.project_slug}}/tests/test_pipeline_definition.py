@@ -107,6 +107,8 @@ def test_parameters_and_their_defaults(built):
         "TrainingInstanceCount": ("Integer", 1),
         "ModelApprovalStatus": ("String", settings.PENDING_APPROVAL),
         "QualityThreshold": ("Float", settings.QUALITY_THRESHOLD),
+        "GitCommit": ("String", "local"),
+        "CodeBuildId": ("String", "local"),
     }
 
 
@@ -159,6 +161,15 @@ def test_register_step_records_metrics_approval_and_serving_code(built):
     assert container["Image"] == definition.image(
         settings.FRAMEWORK_IMAGE, config.region, "inference"
     )
+
+
+def test_registered_model_traces_back_to_its_commit_build_and_execution(built):
+    metadata = steps_by_name(built)["Register"]["Arguments"]["CustomerMetadataProperties"]
+    assert metadata["branch"] == "main"
+    assert metadata["code-digest"] == code.collect().digest
+    assert metadata["git-commit"] == {"Get": "Parameters.GitCommit"}
+    assert metadata["codebuild-build-id"] == {"Get": "Parameters.CodeBuildId"}
+    assert metadata["pipeline-execution"] == {"Get": "Execution.PipelineExecutionArn"}
 
 
 def test_jobs_run_the_package_entry_points_in_the_settings_images(built):

@@ -82,6 +82,13 @@ IAM_ROLE = Rule("IAM role", r"[\w+=,.@-]+", 64)
 STACK = Rule("CloudFormation stack", r"[a-zA-Z][-a-zA-Z0-9]*", 128)
 CODEPIPELINE = Rule("CodePipeline", r"[A-Za-z0-9.@_-]+", 100)
 CODEBUILD = Rule("CodeBuild project", r"[A-Za-z0-9][A-Za-z0-9_-]*", 150, min_length=2)
+CONNECTION = Rule("CodeConnections connection", r"[\w-]+", 32)
+EVENT_RULE = Rule("EventBridge rule", r"[.\-_A-Za-z0-9]+", 64)
+ALARM = Rule("CloudWatch alarm", r"[^\x00-\x1f]+", 255)
+KMS_ALIAS = Rule("KMS alias", r"alias/[a-zA-Z0-9/_-]+", 256)
+
+# The deployment stages, in the order a model reaches them.
+STAGES = ("staging", "prod")
 
 
 @dataclass(frozen=True)
@@ -121,39 +128,91 @@ def branch_suffix(branch: str) -> str:
     return f"-{readable}-{digest}" if readable else f"-{digest}"
 
 
+# Every other branch's S3 prefix sits under this segment, so one lifecycle rule expires them.
+WORK_BRANCHES_SEGMENT = "branches"
+
+
 def branch_segment(branch: str) -> str:
-    """The branch's S3 path segment: 'main', 'dev', or the suffix without its hyphen."""
-    return branch if branch in BRANCH_SUFFIXES else branch_suffix(branch)[1:]
+    """The branch's S3 path: 'main', 'dev', or 'branches/' and the suffix without its hyphen."""
+    if branch in BRANCH_SUFFIXES:
+        return branch
+    return f"{WORK_BRANCHES_SEGMENT}/{branch_suffix(branch)[1:]}"
+
+
+def bucket_name(use_case: str, account_id: str, region: str) -> str:
+    """The use case's bucket in one account: artifacts in dev, data capture in the stages."""
+    return f"{use_case}-ml-{account_id}-{region}"
+
+
+def connection_name(use_case: str) -> str:
+    """The git connection's name: the use case, cut to CodeConnections' 32 characters.
+
+    A cut name ends in 4 hex of the full name's hash, so two long use cases stay distinct.
+    """
+    if len(use_case) <= CONNECTION.max_length:
+        return use_case
+    digest = hashlib.sha256(use_case.encode()).hexdigest()[:_HASH_CHARS]
+    return f"{use_case[: CONNECTION.max_length - _HASH_CHARS - 1].rstrip('-')}-{digest}"
 
 
 def derive_names(use_case: str, branch: str, account_id: str, region: str) -> dict[str, Name]:
     """Every AWS resource name the project creates, keyed by the name settings expose.
 
     Branch-scoped resources (what `dev` and feature branches train) carry the branch suffix;
-    deployment resources exist once per use case and account.
+    CI/CD and deployment resources exist once per use case and account. The target-account
+    roles and key are made once per staging or prod account, so one account can hold both
+    stages (and dev) without clashes: only the endpoints and their stacks are per stage.
     """
     suffix = branch_suffix(branch)
-    return {
+    names = {
         "pipeline_name": Name(f"{use_case}{suffix}", SAGEMAKER_PIPELINE),
         "model_package_group": Name(f"{use_case}{suffix}", SAGEMAKER),
-        "staging_endpoint": Name(f"{use_case}-staging", SAGEMAKER),
-        "prod_endpoint": Name(f"{use_case}-prod", SAGEMAKER),
-        "artifact_bucket": Name(f"{use_case}-ml-{account_id}-{region}", S3_BUCKET),
+        "artifact_bucket": Name(bucket_name(use_case, account_id, region), S3_BUCKET),
+        # CodePipeline's artifact store: the same length as the artifact bucket's name.
+        "pipeline_bucket": Name(f"{use_case}-cd-{account_id}-{region}", S3_BUCKET),
+        "cicd_key_alias": Name(f"alias/{use_case}-cicd", KMS_ALIAS),
+        "connection": Name(connection_name(use_case), CONNECTION),
         "sagemaker_execution_role": Name(f"{use_case}-sagemaker-execution", IAM_ROLE),
-        "codebuild_role": Name(f"{use_case}-codebuild", IAM_ROLE),
+        # One role per kind of build: CI runs any branch's code, so it may touch nothing else.
+        "ci_build_role": Name(f"{use_case}-ci-build", IAM_ROLE),
+        "train_build_role": Name(f"{use_case}-train-build", IAM_ROLE),
+        "deploy_build_role": Name(f"{use_case}-deploy-build", IAM_ROLE),
         "codepipeline_role": Name(f"{use_case}-codepipeline", IAM_ROLE),
-        "deploy_role": Name(f"{use_case}-deploy", IAM_ROLE),
-        "codebuild_project": Name(f"{use_case}-build{suffix}", CODEBUILD),
+        "events_role": Name(f"{use_case}-events", IAM_ROLE),
+        "ci_codebuild_project": Name(f"{use_case}-ci", CODEBUILD),
+        # CodeCommit only: CI of pushes and pull requests outside main and dev, started by events.
+        "branch_ci_codebuild_project": Name(f"{use_case}-ci-branches", CODEBUILD),
+        "train_codebuild_project": Name(f"{use_case}-train", CODEBUILD),
+        "prepare_codebuild_project": Name(f"{use_case}-deploy-prepare", CODEBUILD),
+        "test_codebuild_project": Name(f"{use_case}-integration-test", CODEBUILD),
+        "ci_codepipeline": Name(f"{use_case}-ci", CODEPIPELINE),
         "train_codepipeline": Name(f"{use_case}-train{suffix}", CODEPIPELINE),
         "deploy_codepipeline": Name(f"{use_case}-deploy", CODEPIPELINE),
+        "approval_rule": Name(f"{use_case}-model-approved", EVENT_RULE),
         "cicd_stack": Name(f"{use_case}-cicd", STACK),
-        "staging_endpoint_stack": Name(f"{use_case}-endpoint-staging", STACK),
-        "prod_endpoint_stack": Name(f"{use_case}-endpoint-prod", STACK),
+        # In each staging and prod account (target-account.yml).
+        "target_account_stack": Name(f"{use_case}-target-account", STACK),
+        "deploy_role": Name(f"{use_case}-deploy", IAM_ROLE),
+        "cfn_execution_role": Name(f"{use_case}-cfn-execution", IAM_ROLE),
+        "model_execution_role": Name(f"{use_case}-model-execution", IAM_ROLE),
+        "integration_test_role": Name(f"{use_case}-integration-test", IAM_ROLE),
+        "endpoint_key_alias": Name(f"alias/{use_case}-endpoints", KMS_ALIAS),
     }
+    for stage in STAGES:
+        endpoint = f"{use_case}-{stage}"
+        names[f"{stage}_endpoint"] = Name(endpoint, SAGEMAKER)
+        names[f"{stage}_endpoint_stack"] = Name(f"{use_case}-endpoint-{stage}", STACK)
+        names[f"{stage}_errors_alarm"] = Name(f"{endpoint}-5xx-errors", ALARM)
+        names[f"{stage}_latency_alarm"] = Name(f"{endpoint}-model-latency", ALARM)
+    return names
 
 
 def longest_use_case(account_id: str, region: str) -> int:
     """The longest use-case name for which every derived name, on any branch, fits its limit."""
     worst_branch = "feature/" + "x" * 40
-    names = derive_names("", worst_branch, account_id, region)
-    return min(name.rule.max_length - len(name.value) for name in names.values())
+
+    def fits(length: int) -> bool:
+        names = derive_names("x" * length, worst_branch, account_id, region).values()
+        return all(name.problem() is None for name in names)
+
+    return max(length for length in range(1, SAGEMAKER.max_length + 1) if fits(length))

@@ -27,6 +27,8 @@ AWS_REGION = {{ cookiecutter.aws_region | string_literal }}
 DEV_ACCOUNT_ID = {{ cookiecutter.dev_account_id | string_literal }}
 STAGING_ACCOUNT_ID = {{ cookiecutter.staging_account_id | string_literal }}
 PROD_ACCOUNT_ID = {{ cookiecutter.prod_account_id | string_literal }}
+PYTHON_VERSION = {{ cookiecutter.python_version | string_literal }}
+GIT_PROVIDER = {{ cookiecutter.git_provider | string_literal }}
 PROBLEM_TYPE = {{ cookiecutter.problem_type | string_literal }}
 MODEL_FRAMEWORK = {{ cookiecutter.model_framework | string_literal }}
 
@@ -55,6 +57,8 @@ PENDING_APPROVAL = "PendingManualApproval"
 
 # Local runs mirror the S3 layout: <runs>/<run-id>/<step>/<output>.
 RUNS_DIR = PROJECT_ROOT / "runs"
+# What each deployment stage tunes (instances, canary, alarms): infra/stages/<stage>.json.
+STAGES_DIR = PROJECT_ROOT / "infra" / "stages"
 LOCAL_REGISTRY_DIR = PROJECT_ROOT / "model-registry"
 
 # Used when neither BRANCH_NAME nor git names the branch: never main's or dev's names.
@@ -79,6 +83,18 @@ INFERENCE_INSTANCE_TYPE = "ml.m5.large"
 ROLE_ARN_VARIABLE = "SAGEMAKER_PIPELINE_ROLE_ARN"
 # Caps the threads of the numeric libraries in every step (see threads.py).
 THREADS_VARIABLE = "ML_THREADS"
+
+# CI/CD (buildspecs/, infra/). Every build runs on this CodeBuild image, whose Python runtimes
+# are these (aws-codebuild-docker-images, al2023 x86_64 5.0 runtimes.yml); PYTHON_VERSION must
+# be one of them, or CodeBuild refuses the build at once.
+CODEBUILD_IMAGE = "aws/codebuild/amazonlinux-x86_64-standard:5.0"
+CODEBUILD_PYTHON_RUNTIMES = ("3.11", "3.12", "3.13")
+# The staging integration test: the slowest request of the fastest 95 % may take this long
+# (seconds; the variable overrides it, e.g. in the test build's environment).
+INTEGRATION_P95_SECONDS = 1.0
+INTEGRATION_P95_VARIABLE = "INTEGRATION_P95_SECONDS"
+# The branch whose approved models are deployed (DESIGN principle 8).
+RELEASE_BRANCH = "main"
 
 
 class SettingsError(ValueError):
@@ -113,6 +129,24 @@ class Settings:
     prod_account_id: str
     sagemaker_project_id: str | None
     names: Mapping[str, str]
+
+    def account_of(self, stage: str) -> str:
+        """The account a deployment stage ('staging' or 'prod') runs in."""
+        return {"staging": self.staging_account_id, "prod": self.prod_account_id}[stage]
+
+    def capture_bucket(self, stage: str) -> str:
+        """Where a stage's endpoint captures requests: its account's bucket of this use case.
+
+        In the dev account that is the artifact bucket itself: one account can hold it all.
+        """
+        account = self.account_of(stage)
+        if account == self.dev_account_id:
+            return self.names["artifact_bucket"]
+        return naming.bucket_name(self.use_case, account, self.region)
+
+    def role_arn(self, account: str, role: str) -> str:
+        """The ARN of one of this project's roles (a key of `names`) in `account`."""
+        return f"arn:{self.partition}:iam::{account}:role/{self.names[role]}"
 
     @property
     def partition(self) -> str:

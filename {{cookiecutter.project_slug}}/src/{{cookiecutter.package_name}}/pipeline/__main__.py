@@ -14,7 +14,6 @@ settings derive (`<use-case>-sagemaker-execution`), since they only print. Exit 
 import argparse
 import importlib.util
 import json
-import logging
 import os
 import re
 import sys
@@ -22,17 +21,14 @@ import time
 import warnings
 from pathlib import Path
 
-from .. import settings
+from .. import aws, settings
+from ..aws import CommandError, check_account
 from . import code, diagram, parameters
 
 FINISHED = ("Succeeded", "Failed", "Stopped")
 # arn:<partition>:iam::<account>:role/<optional path/><name>
 ROLE_ARN = re.compile(r"arn:(aws[a-z-]*):iam::(\d{12}):role/(?:[\w+=,.@-]+/)*[\w+=,.@-]{1,64}")
 PARAMETER = re.compile(r"([A-Za-z0-9-]+)=(.*)", re.DOTALL)
-
-
-class CommandError(Exception):
-    """A problem the user must fix before the command can work; the message says how."""
 
 
 def role_arn(given: str | None, config: settings.Settings, required: bool) -> str:
@@ -43,8 +39,7 @@ def role_arn(given: str | None, config: settings.Settings, required: bool) -> st
             f"with the ARN of a SageMaker execution role of the dev account"
         )
     if not arn:
-        role = config.names["sagemaker_execution_role"]
-        return f"arn:{config.partition}:iam::{config.dev_account_id}:role/{role}"
+        return config.role_arn(config.dev_account_id, "sagemaker_execution_role")
     match = ROLE_ARN.fullmatch(arn)
     if not match:
         raise CommandError(
@@ -146,16 +141,6 @@ def ensure_model_package_group(client, config) -> None:
             Tags=tag_list(config),
         )
         print(f"pipeline: created model package group {group}", file=sys.stderr)
-
-
-def check_account(boto_session, config: settings.Settings) -> None:
-    """The credentials must be the dev account's: every name and the bucket derive from it."""
-    account = boto_session.client("sts").get_caller_identity()["Account"]
-    if account != config.dev_account_id:
-        raise CommandError(
-            f"the AWS credentials are for account {account}, but this project's dev account is "
-            f"{config.dev_account_id}; use the dev account's credentials (or set DEV_ACCOUNT_ID)"
-        )
 
 
 def check_bucket(s3_client, config: settings.Settings) -> None:
@@ -340,36 +325,14 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
-    import botocore.exceptions  # installed with the SDK
 
-    try:
-        # The SDK narrates each default it fills in and each field it trims from the definition;
-        # its real problems are exceptions, reported below in one line.
-        logging.disable(logging.WARNING)
+    def command() -> int:
         with warnings.catch_warnings():
+            # PipelineSession's note on each step it only records.
             warnings.filterwarnings("ignore", message="Running within a PipelineSession")
             return args.run(args, settings.load())
-    except (CommandError, settings.SettingsError) as error:
-        message = str(error)
-    except botocore.exceptions.NoCredentialsError:
-        message = (
-            "no AWS credentials found; set AWS_PROFILE or run `aws configure` (or `aws sso login`)"
-        )
-    except botocore.exceptions.NoRegionError:
-        message = "no AWS region; set AWS_REGION"
-    except botocore.exceptions.EndpointConnectionError as error:
-        message = f"cannot reach AWS: {error}"
-    except botocore.exceptions.ClientError as error:
-        details = error.response.get("Error", {})
-        message = (
-            f"AWS refused {error.operation_name}: {details.get('Code')}: {details.get('Message')}"
-        )
-    except botocore.exceptions.BotoCoreError as error:  # profiles, SSO tokens, endpoints
-        message = f"AWS configuration: {error}"
-    finally:
-        logging.disable(logging.NOTSET)
-    print(f"pipeline: error: {message}", file=sys.stderr)
-    return 2
+
+    return aws.run("pipeline", command)
 
 
 if __name__ == "__main__":

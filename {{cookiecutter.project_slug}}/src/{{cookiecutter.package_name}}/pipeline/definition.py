@@ -314,7 +314,13 @@ def build(
                     s3_uri=Join(on="/", values=[evaluation_dir, settings.REPORT_FILE]),
                 )
             ),
-            customer_metadata_properties={"branch": config.branch, "code-digest": code.digest},
+            customer_metadata_properties={
+                "branch": config.branch,
+                "code-digest": code.digest,
+                "git-commit": parameters["GitCommit"],
+                "codebuild-build-id": parameters["CodeBuildId"],
+                "pipeline-execution": ExecutionVariables.PIPELINE_EXECUTION_ARN,
+            },
         ),
         retry_policies=RETRY_POLICIES[:1],
     )

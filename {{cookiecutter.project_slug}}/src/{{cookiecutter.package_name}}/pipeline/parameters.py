@@ -4,11 +4,14 @@ Standard library only: `definition.py` builds the SageMaker parameters from this
 command line checks `start --parameter Name=Value` against it before any AWS call.
 """
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from .. import settings
 
+# What GitCommit and CodeBuildId say of an execution started by hand, not by the train build.
+NOT_FROM_CI = "local"
 # The statuses SageMaker accepts for a new model package.
 APPROVAL_STATUSES = ("PendingManualApproval", "Approved", "Rejected")
 
@@ -38,6 +41,18 @@ def _count(value: str) -> int:
 def _approval_status(value: str) -> str:
     if value not in APPROVAL_STATUSES:
         raise ParameterError(f"{value!r} is not one of {', '.join(APPROVAL_STATUSES)}")
+    return value
+
+
+def _commit(value: str) -> str:
+    if value != NOT_FROM_CI and not re.fullmatch(r"[0-9a-f]{7,40}", value):
+        raise ParameterError(f"{value!r} is not a git commit id (7 to 40 hex digits)")
+    return value
+
+
+def _build_id(value: str) -> str:
+    if value != NOT_FROM_CI and not re.fullmatch(r"[\w.-]{1,150}:[\w-]{1,100}", value):
+        raise ParameterError(f"{value!r} is not a CodeBuild build id (<project>:<build uuid>)")
     return value
 
 
@@ -71,6 +86,9 @@ def pipeline_parameters(config: settings.Settings) -> list[Parameter]:
         Parameter("TrainingInstanceCount", 1, _count),
         Parameter("ModelApprovalStatus", settings.PENDING_APPROVAL, _approval_status),
         Parameter("QualityThreshold", settings.QUALITY_THRESHOLD, _threshold),
+        # Recorded in the registered model package, so every model traces back to its build.
+        Parameter("GitCommit", NOT_FROM_CI, _commit),
+        Parameter("CodeBuildId", NOT_FROM_CI, _build_id),
     ]
 
 

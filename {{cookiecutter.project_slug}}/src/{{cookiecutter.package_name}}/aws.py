@@ -1,0 +1,55 @@
+"""What the command lines share about AWS: the account check and one-line errors.
+
+Imports botocore only inside `run`, so the package's steps and serving never load it.
+"""
+
+import logging
+import sys
+from collections.abc import Callable
+
+from . import settings
+
+
+class CommandError(Exception):
+    """A problem the user must fix before the command can work; the message says how."""
+
+
+def check_account(boto_session, config: settings.Settings) -> None:
+    """The credentials must be the dev account's: every name and the bucket derive from it."""
+    account = boto_session.client("sts").get_caller_identity()["Account"]
+    if account != config.dev_account_id:
+        raise CommandError(
+            f"the AWS credentials are for account {account}, but this project's dev account is "
+            f"{config.dev_account_id}; use the dev account's credentials (or set DEV_ACCOUNT_ID)"
+        )
+
+
+def run(program: str, command: Callable[[], int]) -> int:
+    """Run `command`; report a problem as one line `<program>: error: ...` and return 2."""
+    import botocore.exceptions
+
+    try:
+        # boto3 and the SDK narrate defaults they fill in; real problems are exceptions.
+        logging.disable(logging.WARNING)
+        return command()
+    except (CommandError, settings.SettingsError) as error:
+        message = str(error)
+    except botocore.exceptions.NoCredentialsError:
+        message = (
+            "no AWS credentials found; set AWS_PROFILE or run `aws configure` (or `aws sso login`)"
+        )
+    except botocore.exceptions.NoRegionError:
+        message = "no AWS region; set AWS_REGION"
+    except botocore.exceptions.EndpointConnectionError as error:
+        message = f"cannot reach AWS: {error}"
+    except botocore.exceptions.ClientError as error:
+        details = error.response.get("Error", {})
+        message = (
+            f"AWS refused {error.operation_name}: {details.get('Code')}: {details.get('Message')}"
+        )
+    except botocore.exceptions.BotoCoreError as error:  # profiles, SSO tokens, endpoints
+        message = f"AWS configuration: {error}"
+    finally:
+        logging.disable(logging.NOTSET)
+    print(f"{program}: error: {message}", file=sys.stderr)
+    return 2

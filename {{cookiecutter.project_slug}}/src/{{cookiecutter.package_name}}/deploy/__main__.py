@@ -1,0 +1,153 @@
+"""The CI/CD's commands (what buildspecs/deploy.yml and test.yml run; each also runs here).
+
+  stack-parameters  print the parameters of infra/cicd.yml or infra/target-account.yml
+  prepare           find the newest Approved model of main's group, claim it, and write the
+                    stage configurations (<output-dir>/staging.json, prod.json)
+  integration-test  call the staging endpoint as a client would; write a JUnit report
+
+Deployments always come from main, so names are main's whatever branch is checked out.
+`prepare` takes the commit and build from CodeBuild ($CODEBUILD_RESOLVED_SOURCE_VERSION,
+$CODEBUILD_BUILD_ID) unless given, and deploys a repeat on purpose when REDEPLOY=yes.
+Exit status: 0 done, 1 nothing deployed or the test failed (the message says why), 2 a problem
+to fix first.
+"""
+
+import argparse
+import importlib.util
+import os
+import sys
+from pathlib import Path
+
+from .. import aws, naming, settings
+from . import integration, release, stacks
+
+PROGRAM = "deploy"
+
+
+def load_settings() -> settings.Settings:
+    return settings.load({**os.environ, "BRANCH_NAME": settings.RELEASE_BRANCH})
+
+
+def command_stack_parameters(args, config) -> int:
+    if args.stack == "cicd":
+        if not args.repository:
+            raise aws.CommandError(
+                "stack-parameters cicd needs --repository <owner>/<name> (CodeCommit: the name)"
+            )
+        parameters = stacks.cicd(config, args.repository)
+    else:
+        parameters = stacks.target_account(config, args.account or config.staging_account_id)
+    print(" ".join(f"{key}={value}" for key, value in parameters.items()))
+    return 0
+
+
+def command_prepare(args, config) -> int:
+    import boto3
+
+    commit = args.commit or os.environ.get("CODEBUILD_RESOLVED_SOURCE_VERSION")
+    build = args.build_id or os.environ.get("CODEBUILD_BUILD_ID")
+    if not commit or not build:
+        raise aws.CommandError(
+            "prepare needs the commit and build: run it in CodeBuild or pass --commit and "
+            "--build-id"
+        )
+    boto_session = boto3.Session(region_name=config.region)
+    aws.check_account(boto_session, config)
+    redeploy = os.environ.get("REDEPLOY", "no") == "yes"
+    try:
+        package = release.prepare(boto_session, config, commit, build, args.output_dir, redeploy)
+    except release.ReleaseError as error:
+        print(f"{PROGRAM}: {error}", file=sys.stderr)
+        return 1
+    stages = ", ".join(str(args.output_dir / f"{stage}.json") for stage in naming.STAGES)
+    print(
+        f"{PROGRAM}: model package version {package['ModelPackageVersion']} "
+        f"({package['ModelPackageArn']}) at commit {commit[:12]}: wrote {stages}",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def command_integration_test(args, config) -> int:
+    import boto3
+
+    boto_session = boto3.Session(region_name=config.region)
+    aws.check_account(boto_session, config)
+    account = config.account_of(args.stage)
+    role = config.role_arn(account, "integration_test_role")
+    credentials = boto_session.client("sts").assume_role(
+        RoleArn=role, RoleSessionName=f"{config.use_case}-integration-test"[:64]
+    )["Credentials"]
+    stage_session = boto3.Session(
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
+        region_name=config.region,
+    )
+    endpoint = config.names[f"{args.stage}_endpoint"]
+    status = stage_session.client("sagemaker").describe_endpoint(EndpointName=endpoint)
+    if status["EndpointStatus"] != "InService":
+        raise aws.CommandError(
+            f"endpoint {endpoint} is {status['EndpointStatus']}, not InService; "
+            "check the deploy stage's CloudFormation events"
+        )
+    rows, target_range = integration.sample(args.data, args.rows)
+    cases = integration.run(
+        stage_session.client("sagemaker-runtime"), endpoint, rows, target_range, args.p95_seconds
+    )
+    args.junit.parent.mkdir(parents=True, exist_ok=True)
+    args.junit.write_text(integration.junit_xml(cases, f"{args.stage}-integration-test"))
+    for case in cases:
+        print(f"{PROGRAM}: {'FAIL' if case.problems else 'pass'}: {case.name}", file=sys.stderr)
+        for problem in case.problems[:5]:
+            print(f"{PROGRAM}:   {problem}", file=sys.stderr)
+    print(f"{PROGRAM}: wrote {args.junit}", file=sys.stderr)
+    return 1 if any(case.problems for case in cases) else 0
+
+
+def argument_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m {{ cookiecutter.package_name }}.deploy",
+        description=__doc__.splitlines()[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="\n".join(__doc__.splitlines()[2:]),
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    parameters = commands.add_parser("stack-parameters", help="print a bootstrap stack's values")
+    parameters.add_argument("stack", choices=stacks.STACKS)
+    parameters.add_argument("--repository", help="cicd: <owner>/<name> (CodeCommit: the name)")
+    parameters.add_argument("--account", help="target-account: the account (default: staging's)")
+    parameters.set_defaults(run=command_stack_parameters)
+
+    prepare = commands.add_parser("prepare", help="pick the approved model, write stage configs")
+    prepare.add_argument("--output-dir", type=Path, default=Path("prepared"))
+    prepare.add_argument("--commit", help="default: $CODEBUILD_RESOLVED_SOURCE_VERSION")
+    prepare.add_argument("--build-id", help="default: $CODEBUILD_BUILD_ID")
+    prepare.set_defaults(run=command_prepare)
+
+    test = commands.add_parser("integration-test", help="test a stage's endpoint")
+    test.add_argument("--stage", choices=naming.STAGES, default="staging")
+    test.add_argument("--junit", type=Path, default=Path("reports/integration.xml"))
+    test.add_argument("--data", type=Path, default=settings.SAMPLE_DATA, help="rows to send")
+    test.add_argument("--rows", type=int, default=integration.ROWS)
+    test.add_argument(
+        "--p95-seconds",
+        type=float,
+        default=os.environ.get(settings.INTEGRATION_P95_VARIABLE, settings.INTEGRATION_P95_SECONDS),
+        help=f"latency bound (default: ${settings.INTEGRATION_P95_VARIABLE} or %(default)s)",
+    )
+    test.set_defaults(run=command_integration_test)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = argument_parser().parse_args(argv)
+    if importlib.util.find_spec("boto3") is None:
+        print(f"{PROGRAM}: error: boto3 is missing; pip install -e '.[deploy]'", file=sys.stderr)
+        return 2
+    return aws.run(PROGRAM, lambda: args.run(args, load_settings()))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

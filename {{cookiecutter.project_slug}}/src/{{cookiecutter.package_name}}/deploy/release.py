@@ -1,0 +1,145 @@
+"""The deploy pipeline's prepare step: which model to deploy, and each stage's configuration.
+
+The model is the newest Approved package in main's model package group; a Rejected package is
+never deployed, and with no Approved package nothing is. SageMaker may send its approval event
+more than once, so each (package, commit) pair is claimed once with a create-only S3 write
+under `<use-case>/deployments/`: a repeat of the same event stops here and deploys nothing.
+A new commit of the endpoint's infrastructure is a new pair and deploys the same model again;
+REDEPLOY=yes (the deploy pipeline's `Redeploy` variable) deploys a pair once more on purpose.
+"""
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+from .. import naming, settings
+
+APPROVED = "Approved"
+TEMPLATE = "endpoint.yml"
+
+
+class ReleaseError(Exception):
+    """Nothing may be deployed; the message says why and what to do."""
+
+
+def latest_approved(sagemaker_client, group: str) -> dict:
+    """The newest Approved model package of `group` (its list_model_packages summary)."""
+    response = sagemaker_client.list_model_packages(
+        ModelPackageGroupName=group,
+        ModelApprovalStatus=APPROVED,
+        SortBy="CreationTime",
+        SortOrder="Descending",
+        MaxResults=1,
+    )
+    packages = response["ModelPackageSummaryList"]
+    if not packages:
+        raise ReleaseError(
+            f"no Approved model package in {group}: approve one (docs/deployment.md, "
+            "'Approve a model'); nothing was deployed"
+        )
+    return packages[0]
+
+
+def claim(s3_client, config: settings.Settings, package: dict, commit: str, build: str) -> str:
+    """Record that this build deploys `package` at `commit`; refuse a pair already claimed.
+
+    Returns the claim's key.
+    """
+    key = claim_key(config, package, commit)
+    record = {
+        "ModelPackageArn": package["ModelPackageArn"],
+        "GitCommit": commit,
+        "CodeBuildId": build,
+        "ClaimedAt": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    try:
+        s3_client.put_object(
+            Bucket=config.names["artifact_bucket"],
+            Key=key,
+            Body=json.dumps(record).encode(),
+            IfNoneMatch="*",
+            ExpectedBucketOwner=config.dev_account_id,
+        )
+    except s3_client.exceptions.ClientError as error:
+        if error.response["Error"]["Code"] != "PreconditionFailed":
+            raise
+        raise ReleaseError(
+            f"model package version {package['ModelPackageVersion']} at commit {commit[:12]} "
+            "is already deployed or deploying (a repeated approval event); nothing was "
+            "deployed again. To redeploy it on purpose, release the deploy pipeline with "
+            "its variable Redeploy=yes"
+        ) from None
+    return key
+
+
+def claim_key(config: settings.Settings, package: dict, commit: str) -> str:
+    group = config.names["model_package_group"]
+    version = package["ModelPackageVersion"]
+    return f"{config.use_case}/deployments/{group}/{version}/{commit}.json"
+
+
+def stage_configuration(
+    config: settings.Settings, stage: str, package: dict, commit: str, stages_dir: Path
+) -> dict:
+    """The CloudFormation template configuration of `stage` for infra/endpoint.yml.
+
+    infra/stages/<stage>.json holds what a team tunes per stage (instances, canary, alarms,
+    autoscaling); names, roles, key and capture location are derived here.
+    """
+    path = stages_dir / f"{stage}.json"
+    try:
+        tuned = json.loads(path.read_text())
+    except OSError as error:
+        raise ReleaseError(f"{path}: {error.strerror}") from None
+    except json.JSONDecodeError as error:
+        raise ReleaseError(f"{path}: not JSON ({error})") from None
+    account = config.account_of(stage)
+    names = config.names
+    derived = {
+        "ModelPackageArn": package["ModelPackageArn"],
+        "EndpointName": names[f"{stage}_endpoint"],
+        "ModelExecutionRoleArn": config.role_arn(account, "model_execution_role"),
+        "EndpointKeyArn": (
+            f"arn:{config.partition}:kms:{config.region}:{account}:{names['endpoint_key_alias']}"
+        ),
+        "DataCaptureUri": (
+            f"s3://{config.capture_bucket(stage)}/{config.use_case}/data-capture/{stage}/"
+        ),
+        "ErrorsAlarmName": names[f"{stage}_errors_alarm"],
+        "LatencyAlarmName": names[f"{stage}_latency_alarm"],
+    }
+    clash = sorted(set(derived) & set(tuned.get("Parameters", {})))
+    if clash:
+        raise ReleaseError(f"{path}: {', '.join(clash)} are derived; remove them from the file")
+    return {
+        "Parameters": {**tuned.get("Parameters", {}), **derived},
+        "Tags": {
+            **tuned.get("Tags", {}),
+            "use-case": config.use_case,
+            "stage": stage,
+            "model-package-version": str(package["ModelPackageVersion"]),
+            "git-commit": commit,
+        },
+    }
+
+
+def prepare(
+    boto_session,
+    config: settings.Settings,
+    commit: str,
+    build: str,
+    output_dir: Path,
+    redeploy: bool = False,
+) -> dict:
+    """Pick the model, claim it, and write <output_dir>/<stage>.json for every stage."""
+    package = latest_approved(boto_session.client("sagemaker"), config.names["model_package_group"])
+    configurations = {
+        stage: stage_configuration(config, stage, package, commit, settings.STAGES_DIR)
+        for stage in naming.STAGES
+    }
+    claim_commit = f"{commit}-redeploy-{build.rpartition(':')[2]}" if redeploy else commit
+    claim(boto_session.client("s3"), config, package, claim_commit, build)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    for stage, configuration in configurations.items():
+        (output_dir / f"{stage}.json").write_text(json.dumps(configuration, indent=2) + "\n")
+    return package

@@ -1,0 +1,76 @@
+"""Reading the project's CloudFormation as CloudFormation would, for the tests.
+
+`load` parses a template with cfn-lint's decoder (which knows !Ref, !Sub and the rest);
+`resolve` evaluates Ref, Fn::Sub, Fn::If and Fn::GetAtt of a value with given parameters, so a
+test can assert the ARNs and names a stack would really create.
+"""
+
+import re
+from pathlib import Path
+
+from cfnlint.decode import decode
+
+INFRA_DIR = Path(__file__).resolve().parent.parent / "infra"
+TEMPLATES = sorted(INFRA_DIR.glob("*.yml"))
+
+
+def load(name: str) -> dict:
+    template, problems = decode(str(INFRA_DIR / name))
+    assert not problems, problems
+    return template
+
+
+def pseudo_parameters(account: str, region: str) -> dict[str, str]:
+    return {"AWS::AccountId": account, "AWS::Region": region, "AWS::Partition": "aws"}
+
+
+def resolve(value, parameters: dict, template: dict | None = None):
+    """`value` with every intrinsic function CloudFormation would evaluate, evaluated.
+
+    A resource's Ref or GetAtt becomes "<resource>" or "<resource>.<attribute>"; conditions come
+    from `template`'s Conditions (only Equals, Not of them).
+    """
+    if isinstance(value, list):
+        return [resolve(item, parameters, template) for item in value]
+    if not isinstance(value, dict):
+        return value
+    if set(value) == {"Ref"}:
+        return parameters.get(value["Ref"], value["Ref"])
+    if set(value) == {"Fn::GetAtt"}:
+        attribute = value["Fn::GetAtt"]
+        return ".".join(attribute) if isinstance(attribute, list) else attribute
+    if set(value) == {"Fn::Sub"}:
+        text, variables = value["Fn::Sub"], {}
+        if isinstance(text, list):
+            text, variables = text[0], resolve(text[1], parameters, template)
+        known = {**parameters, **variables}
+        return re.sub(r"\$\{([^}]+)\}", lambda m: str(known.get(m.group(1), m.group(1))), text)
+    if set(value) == {"Fn::If"}:
+        condition, when_true, when_false = value["Fn::If"]
+        chosen = when_true if condition_holds(condition, parameters, template) else when_false
+        return resolve(chosen, parameters, template)
+    return {key: resolve(item, parameters, template) for key, item in value.items()}
+
+
+def condition_holds(name: str, parameters: dict, template: dict) -> bool:
+    def evaluate(expression) -> bool:
+        if "Fn::Not" in expression:
+            return not evaluate(expression["Fn::Not"][0])
+        if "Fn::Equals" in expression:
+            left, right = resolve(expression["Fn::Equals"], parameters, template)
+            return left == right
+        if "Condition" in expression:
+            return condition_holds(expression["Condition"], parameters, template)
+        raise AssertionError(f"condition {expression} is not one the tests evaluate")
+
+    return evaluate(template["Conditions"][name])
+
+
+def created_resources(template: dict, parameters: dict) -> dict[str, dict]:
+    """The resources a stack with `parameters` creates (their conditions hold), resolved."""
+    return {
+        name: resolve(resource, parameters, template)
+        for name, resource in template["Resources"].items()
+        if "Condition" not in resource
+        or condition_holds(resource["Condition"], parameters, template)
+    }

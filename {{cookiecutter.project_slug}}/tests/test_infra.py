@@ -1,0 +1,188 @@
+"""infra/: lint-clean templates whose every name and parameter comes from settings and naming.
+
+(checkov runs in its own environment: `make lint-infra`.)
+"""
+
+import json
+
+import pytest
+from cfnlint.api import ManualArgs, lint_file
+from cloudformation import TEMPLATES, created_resources, load, pseudo_parameters
+
+from {{ cookiecutter.package_name }} import naming, settings
+from {{ cookiecutter.package_name }}.deploy import release, stacks
+
+# Properties that name a resource AWS creates: each must be a parameter, never typed here.
+NAME_PROPERTIES = {
+    "AlarmName",
+    "AliasName",
+    "BucketName",
+    "ConnectionName",
+    "EndpointName",
+    "ModelPackageGroupName",
+    "Name",
+    "RoleName",
+}
+MAIN = settings.load({"BRANCH_NAME": "main"})
+
+
+@pytest.mark.parametrize("template", TEMPLATES, ids=lambda path: path.name)
+def test_templates_have_no_errors_and_no_warnings(template):
+    matches = lint_file(template, ManualArgs(regions=[settings.AWS_REGION]))
+    assert matches == [], "\n".join(str(match) for match in matches)
+
+
+def required_parameters(template: dict) -> set[str]:
+    return {name for name, spec in template["Parameters"].items() if "Default" not in spec}
+
+
+def test_stack_parameters_give_each_bootstrap_template_what_it_needs():
+    cicd = load("cicd.yml")
+    given = stacks.cicd(MAIN, "example-org/example-repo")
+    assert required_parameters(cicd) <= set(given) <= set(cicd["Parameters"])
+    target = load("target-account.yml")
+    given = stacks.target_account(MAIN, MAIN.staging_account_id)
+    assert required_parameters(target) == set(given) == set(target["Parameters"])
+
+
+def test_stack_parameters_refuse_an_account_that_is_no_stage():
+    with pytest.raises(settings.SettingsError, match="neither the staging"):
+        stacks.target_account(
+            settings.load(
+                {"BRANCH_NAME": "main", "STAGING_ACCOUNT_ID": "2" * 12, "PROD_ACCOUNT_ID": "3" * 12}
+            ),
+            "4" * 12,
+        )
+
+
+# Names inside a resource (pipeline stages and actions, metric dimensions, variables).
+INNER_NAMES = {"Stages", "Dimensions", "EnvironmentVariables", "Variables"}
+
+
+def resource_names(properties: dict, path=()):
+    """Every (path, value) under `properties` that names something AWS creates."""
+    items = properties.items() if isinstance(properties, dict) else enumerate(properties)
+    for key, item in items:
+        if key in INNER_NAMES:
+            continue
+        if key in NAME_PROPERTIES and not isinstance(item, list):
+            yield (*path, key), item
+        elif isinstance(item, dict | list):
+            yield from resource_names(item, (*path, key))
+
+
+@pytest.mark.parametrize("template", TEMPLATES, ids=lambda path: path.name)
+def test_every_resource_name_is_a_parameter(template):
+    for resource_name, resource in load(template.name)["Resources"].items():
+        for path, value in resource_names(resource.get("Properties", {})):
+            assert isinstance(value, dict) and set(value) == {"Ref"}, (
+                f"{template.name}: {resource_name}.{'.'.join(map(str, path))} is {value!r}; "
+                "take it as a parameter (deploy/stacks.py or deploy/release.py)"
+            )
+
+
+def test_every_name_fits_aws_limits_at_the_longest_use_case():
+    longest = naming.longest_use_case(settings.DEV_ACCOUNT_ID, settings.AWS_REGION)
+    for branch in ("main", "dev", "feature/" + "x" * 40):
+        names = naming.derive_names(
+            "x" * longest, branch, settings.DEV_ACCOUNT_ID, settings.AWS_REGION
+        )
+        assert [name.problem() for name in names.values() if name.problem()] == []
+    too_long = naming.derive_names(
+        "x" * (longest + 1), "feature/x", settings.DEV_ACCOUNT_ID, settings.AWS_REGION
+    )
+    assert any(name.problem() for name in too_long.values())
+    assert len(naming.connection_name("x" * longest)) <= naming.CONNECTION.max_length
+
+
+@pytest.mark.parametrize("stage", naming.STAGES)
+def test_stage_configurations_fit_the_endpoint_template(stage):
+    endpoint = load("endpoint.yml")["Parameters"]
+    package = {
+        "ModelPackageArn": "arn:aws:sagemaker:us-east-1:111111111111:model-package/g/3",
+        "ModelPackageVersion": 3,
+    }
+    configuration = release.stage_configuration(MAIN, stage, package, "0" * 40, settings.STAGES_DIR)
+    values = configuration["Parameters"]
+    assert {name for name, spec in endpoint.items() if "Default" not in spec} <= set(values)
+    assert set(values) <= set(endpoint), "a stage file names a parameter endpoint.yml lacks"
+    for name, value in values.items():
+        assert isinstance(value, str), f"{name}: template configurations hold strings"
+        spec = endpoint[name]
+        assert value in spec.get("AllowedValues", [value]), f"{stage}: {name}={value}"
+        if spec["Type"] == "Number":
+            assert (
+                spec.get("MinValue", float("-inf"))
+                <= float(value)
+                <= spec.get("MaxValue", float("inf"))
+            ), f"{stage}: {name}={value}"
+    assert configuration["Tags"]["stage"] == stage
+
+
+def test_prod_scales_and_both_stages_capture_data():
+    staging, prod = (
+        json.loads((settings.STAGES_DIR / f"{s}.json").read_text())["Parameters"]
+        for s in naming.STAGES
+    )
+    assert prod["Autoscaling"] == "true" and staging["Autoscaling"] == "false"
+    assert int(prod["MinInstances"]) >= 2  # a canary needs a fleet to take a share of
+
+
+def test_endpoint_takes_a_canary_that_rolls_back_on_its_own_alarms():
+    template = load("endpoint.yml")
+    parameters = {"ErrorsAlarmName": "errors", "LatencyAlarmName": "latency", "Autoscaling": "true"}
+    resources = created_resources(template, parameters)
+    deployment = resources["Endpoint"]["Properties"]["DeploymentConfig"]
+    assert deployment["BlueGreenUpdatePolicy"]["TrafficRoutingConfiguration"]["Type"] == "CANARY"
+    alarms = {alarm["AlarmName"] for alarm in deployment["AutoRollbackConfiguration"]["Alarms"]}
+    created_alarms = {
+        resource["Properties"]["AlarmName"]: resource["Properties"]["MetricName"]
+        for resource in resources.values()
+        if resource["Type"] == "AWS::CloudWatch::Alarm"
+    }
+    assert created_alarms == {"errors": "Invocation5XXErrors", "latency": "ModelLatency"}
+    assert alarms == set(created_alarms)
+    config = resources["EndpointConfig"]["Properties"]
+    assert config["KmsKeyId"] == config["DataCaptureConfig"]["KmsKeyId"] == "EndpointKeyArn"
+    modes = {option["CaptureMode"] for option in config["DataCaptureConfig"]["CaptureOptions"]}
+    assert modes == {"Input", "Output"}
+    assert "ScalableTarget" in resources
+    assert "ScalableTarget" not in created_resources(
+        template, {**parameters, "Autoscaling": "false"}
+    )
+
+
+def test_single_account_holds_dev_staging_and_prod_without_clashes():
+    """One account for all three: both bootstrap stacks and both endpoint stacks, no name twice."""
+    one = settings.load(
+        {
+            "BRANCH_NAME": "main",
+            "STAGING_ACCOUNT_ID": settings.DEV_ACCOUNT_ID,
+            "PROD_ACCOUNT_ID": settings.DEV_ACCOUNT_ID,
+        }
+    )
+    pseudo = pseudo_parameters(one.dev_account_id, one.region)
+    made = []
+    for name, parameters in (
+        ("cicd.yml", stacks.cicd(one, "org/repo")),
+        ("target-account.yml", stacks.target_account(one, one.dev_account_id)),
+    ):
+        template = load(name)
+        defaults = {key: spec.get("Default") for key, spec in template["Parameters"].items()}
+        for resource in created_resources(template, {**defaults, **parameters, **pseudo}).values():
+            made += [
+                (resource["Type"], value) for _, value in resource_names(resource["Properties"])
+            ]
+    assert len(made) == len(set(made)), sorted(made)
+    buckets = [value for kind, value in made if kind == "AWS::S3::Bucket"]
+    assert (
+        one.capture_bucket("staging")
+        == one.capture_bucket("prod")
+        == one.names["artifact_bucket"]
+        in buckets
+    )
+    assert len(buckets) == 2  # artifact and pipeline buckets; the stages capture into the first
+    for stage in naming.STAGES:
+        assert one.names[f"{stage}_endpoint"] not in {
+            one.names[f"{other}_endpoint"] for other in naming.STAGES if other != stage
+        }
