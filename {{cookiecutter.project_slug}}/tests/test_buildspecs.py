@@ -133,11 +133,12 @@ def test_train_publishes_and_runs_the_branchs_pipeline_recording_commit_and_buil
 # --- deploy.yml ---
 
 
-def register(session, endpoint: str, statuses: list[str]) -> list[str]:
-    """Main's model package group with one package per status, oldest first; their ARNs."""
+def register(session, endpoint: str, statuses: list[str], create_group=True) -> list[str]:
+    """One package per status in main's model package group, oldest first; their ARNs."""
     sagemaker = session.client("sagemaker", endpoint_url=endpoint)
     group = settings.load({"BRANCH_NAME": "main"}).names["model_package_group"]
-    sagemaker.create_model_package_group(ModelPackageGroupName=group)
+    if create_group:
+        sagemaker.create_model_package_group(ModelPackageGroupName=group)
     specification = {
         "Containers": [{"Image": "image", "ModelDataUrl": "s3://bucket/model.tar.gz"}],
         "SupportedContentTypes": ["text/csv", "application/json"],
@@ -211,9 +212,7 @@ def test_a_repeated_approval_event_deploys_nothing_twice(dev_account, moto_endpo
     assert again.returncode == 0, again.stderr
 
 
-@pytest.mark.parametrize(
-    "statuses", [[], ["PendingManualApproval", "Rejected"]], ids=["empty", "none-approved"]
-)
+@pytest.mark.parametrize("statuses", [[], ["PendingManualApproval"]], ids=["empty", "pending"])
 def test_deploy_without_an_approved_model_fails_and_writes_nothing(
     dev_account, moto_endpoint, tmp_path, statuses
 ):
@@ -226,22 +225,25 @@ def test_deploy_without_an_approved_model_fails_and_writes_nothing(
     assert not prepared.exists()
 
 
-def test_a_rejected_model_is_never_deployed(dev_account, moto_endpoint, tmp_path):
+def test_deploy_stops_when_the_newest_decision_is_a_rejection(dev_account, moto_endpoint, tmp_path):
     session, credentials = dev_account
     sagemaker = session.client("sagemaker", endpoint_url=moto_endpoint)
-    first, newest = register(session, moto_endpoint, ["Approved", "Approved"])
-    sagemaker.update_model_package(ModelPackageArn=newest, ModelApprovalStatus="Rejected")
-    result, prepared = prepare(tmp_path, moto_endpoint, credentials, "older")
+    _, second = register(session, moto_endpoint, ["Approved", "Approved"])
+    sagemaker.update_model_package(ModelPackageArn=second, ModelApprovalStatus="Rejected")
+    # A package still waiting for a decision is passed over.
+    register(session, moto_endpoint, ["PendingManualApproval"], create_group=False)
+    result, prepared = prepare(tmp_path, moto_endpoint, credentials, "rejected")
+    assert result.returncode == 1
+    [line] = result.stderr.strip().splitlines()
+    assert "version 2, is Rejected; nothing was deployed" in line
+    assert not prepared.exists()
+    # A newer approval deploys again: the newest decision is an approval.
+    [newest] = register(session, moto_endpoint, ["Approved"], create_group=False)
+    result, prepared = prepare(tmp_path, moto_endpoint, credentials, "approved")
     assert result.returncode == 0, result.stderr
     assert (
-        json.loads((prepared / "prod.json").read_text())["Parameters"]["ModelPackageArn"] == first
+        json.loads((prepared / "prod.json").read_text())["Parameters"]["ModelPackageArn"] == newest
     )
-    # Its approval revoked too: nothing is left to deploy.
-    sagemaker.update_model_package(ModelPackageArn=first, ModelApprovalStatus="Rejected")
-    result, prepared = prepare(
-        tmp_path, moto_endpoint, credentials, "none", CODEBUILD_RESOLVED_SOURCE_VERSION="e" * 40
-    )
-    assert result.returncode == 1 and "no Approved model package" in result.stderr
 
 
 # --- test.yml ---

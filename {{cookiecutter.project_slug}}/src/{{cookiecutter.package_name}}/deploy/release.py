@@ -1,7 +1,10 @@
 """The deploy pipeline's prepare step: which model to deploy, and each stage's configuration.
 
-The model is the newest Approved package in main's model package group; a Rejected package is
-never deployed, and with no Approved package nothing is. SageMaker may send its approval event
+The model is the newest decided package in main's model package group, if it is Approved:
+packages still PendingManualApproval are passed over, but when the newest decision is a
+rejection nothing is deployed, since deploying an older model would act on a decision nobody
+made (the rejected model's data may be the older one's too). With no Approved package nothing
+is deployed either. SageMaker may send its approval event
 more than once, so each (package, commit) pair is claimed once with a create-only S3 write
 under `<use-case>/deployments/`: a repeat of the same event stops here and deploys nothing.
 A new commit of the endpoint's infrastructure is a new pair and deploys the same model again;
@@ -15,6 +18,7 @@ from pathlib import Path
 from .. import naming, settings
 
 APPROVED = "Approved"
+REJECTED = "Rejected"
 TEMPLATE = "endpoint.yml"
 
 
@@ -22,22 +26,27 @@ class ReleaseError(Exception):
     """Nothing may be deployed; the message says why and what to do."""
 
 
-def latest_approved(sagemaker_client, group: str) -> dict:
-    """The newest Approved model package of `group` (its list_model_packages summary)."""
-    response = sagemaker_client.list_model_packages(
-        ModelPackageGroupName=group,
-        ModelApprovalStatus=APPROVED,
-        SortBy="CreationTime",
-        SortOrder="Descending",
-        MaxResults=1,
+def package_to_deploy(sagemaker_client, group: str) -> dict:
+    """The newest Approved package of `group` (a list_model_packages summary), if no package
+    decided after it was Rejected."""
+    pages = sagemaker_client.get_paginator("list_model_packages").paginate(
+        ModelPackageGroupName=group, SortBy="CreationTime", SortOrder="Descending"
     )
-    packages = response["ModelPackageSummaryList"]
-    if not packages:
-        raise ReleaseError(
-            f"no Approved model package in {group}: approve one (docs/deployment.md, "
-            "'Approve a model'); nothing was deployed"
-        )
-    return packages[0]
+    for page in pages:
+        for package in page["ModelPackageSummaryList"]:
+            status = package["ModelApprovalStatus"]
+            if status == APPROVED:
+                return package
+            if status == REJECTED:
+                raise ReleaseError(
+                    f"the newest decided model package of {group}, version "
+                    f"{package['ModelPackageVersion']}, is Rejected; nothing was deployed. "
+                    "Approve a newer one to deploy (the infrastructure changes go with it)"
+                )
+    raise ReleaseError(
+        f"no Approved model package in {group}: approve one (docs/deployment.md, "
+        "'Approve a model'); nothing was deployed"
+    )
 
 
 def claim(s3_client, config: settings.Settings, package: dict, commit: str, build: str) -> str:
@@ -132,7 +141,8 @@ def prepare(
     redeploy: bool = False,
 ) -> dict:
     """Pick the model, claim it, and write <output_dir>/<stage>.json for every stage."""
-    package = latest_approved(boto_session.client("sagemaker"), config.names["model_package_group"])
+    group = config.names["model_package_group"]
+    package = package_to_deploy(boto_session.client("sagemaker"), group)
     configurations = {
         stage: stage_configuration(config, stage, package, commit, settings.STAGES_DIR)
         for stage in naming.STAGES
