@@ -6,6 +6,7 @@ the generated tests of its templates and branch flow; the whole generated suite,
 against moto included, runs for the default provider (test_generated_projects.py).
 """
 
+import re
 import subprocess
 
 import pytest
@@ -41,7 +42,9 @@ def test_infra_has_no_lint_findings_and_no_failed_checks(render, project_python,
     command = [str(checkov), "--directory", str(infra), "--framework", "cloudformation", "--compact", "--quiet"]
     scan = subprocess.run([*command, "--skip-download"], capture_output=True, text=True)
     assert scan.returncode == 0, scan.stdout[-3000:] + scan.stderr[-2000:]
-    assert "Failed checks: 0" in scan.stdout and "Passed checks: 1" in scan.stdout
+    counts = {kind: int(n) for kind, n in re.findall(r"(Passed|Failed) checks: (\d+)", scan.stdout)}
+    # About 120 checks pass when all three templates are scanned.
+    assert counts["Failed"] == 0 and counts["Passed"] >= 100, scan.stdout[-3000:]
     tests = ["tests/test_infra.py", "tests/test_cicd_flow.py"]
     command = [str(project_python()), "-m", "pytest", "-q", "-p", "no:cacheprovider", *tests]
     suite = subprocess.run(command, cwd=project, capture_output=True, text=True)

@@ -68,6 +68,8 @@ def test_every_codebuild_project_runs_a_buildspec_here_on_the_image():
         if r["Type"] == "AWS::CodeBuild::Project"
     ]
     assert {p["Source"]["BuildSpec"].removeprefix("buildspecs/") for p in projects} == set(SPECS)
+    # The buildspecs' cache paths are kept only where the project has a cache.
+    assert all(p["Cache"] == {"Type": "LOCAL", "Modes": ["LOCAL_CUSTOM_CACHE"]} for p in projects)
     assert settings.CODEBUILD_IMAGE == "aws/codebuild/amazonlinux-x86_64-standard:5.0"
 
 
@@ -212,7 +214,9 @@ def test_a_repeated_approval_event_deploys_nothing_twice(dev_account, moto_endpo
     assert again.returncode == 0, again.stderr
 
 
-@pytest.mark.parametrize("statuses", [[], ["PendingManualApproval"]], ids=["empty", "pending"])
+@pytest.mark.parametrize(
+    "statuses", [[], ["PendingManualApproval", "Rejected"]], ids=["empty", "none-approved"]
+)
 def test_deploy_without_an_approved_model_fails_and_writes_nothing(
     dev_account, moto_endpoint, tmp_path, statuses
 ):
@@ -225,25 +229,25 @@ def test_deploy_without_an_approved_model_fails_and_writes_nothing(
     assert not prepared.exists()
 
 
-def test_deploy_stops_when_the_newest_decision_is_a_rejection(dev_account, moto_endpoint, tmp_path):
+def test_a_rejected_model_never_deploys_and_rejection_rolls_back(
+    dev_account, moto_endpoint, tmp_path
+):
     session, credentials = dev_account
     sagemaker = session.client("sagemaker", endpoint_url=moto_endpoint)
-    _, second = register(session, moto_endpoint, ["Approved", "Approved"])
-    sagemaker.update_model_package(ModelPackageArn=second, ModelApprovalStatus="Rejected")
-    # A package still waiting for a decision is passed over.
+    first, newest = register(session, moto_endpoint, ["Approved", "Approved"])
     register(session, moto_endpoint, ["PendingManualApproval"], create_group=False)
-    result, prepared = prepare(tmp_path, moto_endpoint, credentials, "rejected")
-    assert result.returncode == 1
-    [line] = result.stderr.strip().splitlines()
-    assert "version 2, is Rejected; nothing was deployed" in line
-    assert not prepared.exists()
-    # A newer approval deploys again: the newest decision is an approval.
-    [newest] = register(session, moto_endpoint, ["Approved"], create_group=False)
-    result, prepared = prepare(tmp_path, moto_endpoint, credentials, "approved")
+    sagemaker.update_model_package(ModelPackageArn=newest, ModelApprovalStatus="Rejected")
+    result, prepared = prepare(tmp_path, moto_endpoint, credentials, "rollback")
     assert result.returncode == 0, result.stderr
-    assert (
-        json.loads((prepared / "prod.json").read_text())["Parameters"]["ModelPackageArn"] == newest
+    deployed = json.loads((prepared / "prod.json").read_text())["Parameters"]["ModelPackageArn"]
+    assert deployed == first
+    # The newest is rejected and no other approval is left: nothing deploys.
+    sagemaker.update_model_package(ModelPackageArn=first, ModelApprovalStatus="Rejected")
+    result, prepared = prepare(
+        tmp_path, moto_endpoint, credentials, "none", CODEBUILD_RESOLVED_SOURCE_VERSION="e" * 40
     )
+    assert result.returncode == 1 and "no Approved model package" in result.stderr
+    assert not prepared.exists()
 
 
 # --- test.yml ---

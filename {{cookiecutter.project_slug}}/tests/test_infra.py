@@ -4,6 +4,7 @@
 """
 
 import json
+import math
 
 import pytest
 from cfnlint.api import ManualArgs, lint_file
@@ -21,6 +22,7 @@ NAME_PROPERTIES = {
     "EndpointName",
     "ModelPackageGroupName",
     "Name",
+    "PolicyName",
     "RoleName",
 }
 MAIN = settings.load({"BRANCH_NAME": "main"})
@@ -55,8 +57,17 @@ def test_stack_parameters_refuse_an_account_that_is_no_stage():
         )
 
 
-# Names inside a resource (pipeline stages and actions, metric dimensions, variables).
-INNER_NAMES = {"Stages", "Dimensions", "EnvironmentVariables", "Variables"}
+# Names inside a resource (pipeline stages and actions, metric dimensions, variables, a role's
+# inline policies).
+INNER_NAMES = {"Stages", "Dimensions", "EnvironmentVariables", "Variables", "Policies"}
+# The only actions granted on every resource: none of them has resource-level permissions.
+ACTIONS_WITHOUT_RESOURCES = {
+    "ecr:GetAuthorizationToken",
+    "cloudwatch:PutMetricData",
+    "application-autoscaling:DescribeScalableTargets",
+    "application-autoscaling:DescribeScalingPolicies",
+    "application-autoscaling:DescribeScalingActivities",
+}
 
 
 def resource_names(properties: dict, path=()):
@@ -119,13 +130,39 @@ def test_stage_configurations_fit_the_endpoint_template(stage):
     assert configuration["Tags"]["stage"] == stage
 
 
-def test_prod_scales_and_both_stages_capture_data():
-    staging, prod = (
-        json.loads((settings.STAGES_DIR / f"{s}.json").read_text())["Parameters"]
-        for s in naming.STAGES
-    )
-    assert prod["Autoscaling"] == "true" and staging["Autoscaling"] == "false"
-    assert int(prod["MinInstances"]) >= 2  # a canary needs a fleet to take a share of
+@pytest.mark.parametrize("stage", naming.STAGES)
+def test_each_stage_captures_data_and_its_canary_is_a_real_share(stage):
+    parameters = json.loads((settings.STAGES_DIR / f"{stage}.json").read_text())["Parameters"]
+    assert 0 < int(parameters["CapturePercent"]) <= 100
+    instances = int(parameters["InstanceCount"])
+    canary = math.ceil(instances * int(parameters["CanaryPercent"]) / 100)
+    assert 1 <= canary <= instances / 2, "SageMaker needs a canary of at most half the fleet"
+    assert parameters["Autoscaling"] == ("true" if stage == "prod" else "false")
+    if stage == "prod":
+        assert int(parameters["MinInstances"]) == instances <= int(parameters["MaxInstances"])
+
+
+def policy_statements(value):
+    """Every IAM policy statement under `value`: role policies and resource policies."""
+    if isinstance(value, dict):
+        if "Effect" in value and "Action" in value:
+            yield value
+        for item in value.values():
+            yield from policy_statements(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from policy_statements(item)
+
+
+@pytest.mark.parametrize("template", TEMPLATES, ids=lambda path: path.name)
+def test_no_action_everywhere_and_every_resource_only_where_it_must(template):
+    for statement in policy_statements(load(template.name)["Resources"]):
+        actions = statement["Action"]
+        actions = [actions] if isinstance(actions, str) else actions
+        assert "*" not in actions, statement
+        # In a key or bucket policy (it has a Principal) "*" is that key or bucket itself.
+        if statement.get("Resource") == "*" and "Principal" not in statement:
+            assert set(actions) <= ACTIONS_WITHOUT_RESOURCES, statement
 
 
 def test_endpoint_takes_a_canary_that_rolls_back_on_its_own_alarms():

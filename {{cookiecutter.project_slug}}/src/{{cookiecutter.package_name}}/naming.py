@@ -85,6 +85,7 @@ CODEBUILD = Rule("CodeBuild project", r"[A-Za-z0-9][A-Za-z0-9_-]*", 150, min_len
 CONNECTION = Rule("CodeConnections connection", r"[\w-]+", 32)
 EVENT_RULE = Rule("EventBridge rule", r"[.\-_A-Za-z0-9]+", 64)
 ALARM = Rule("CloudWatch alarm", r"[^\x00-\x1f]+", 255)
+SCALING_POLICY = Rule("Application Auto Scaling policy", r"[^\x00-\x1f:/]+", 256)
 KMS_ALIAS = Rule("KMS alias", r"alias/[a-zA-Z0-9/_-]+", 256)
 
 # The deployment stages, in the order a model reaches them.
@@ -204,6 +205,7 @@ def derive_names(use_case: str, branch: str, account_id: str, region: str) -> di
         names[f"{stage}_endpoint_stack"] = Name(f"{use_case}-endpoint-{stage}", STACK)
         names[f"{stage}_errors_alarm"] = Name(f"{endpoint}-5xx-errors", ALARM)
         names[f"{stage}_latency_alarm"] = Name(f"{endpoint}-model-latency", ALARM)
+        names[f"{stage}_scaling_policy"] = Name(f"{endpoint}-invocations", SCALING_POLICY)
     return names
 
 

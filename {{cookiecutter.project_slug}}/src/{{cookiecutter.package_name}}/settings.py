@@ -85,10 +85,10 @@ ROLE_ARN_VARIABLE = "SAGEMAKER_PIPELINE_ROLE_ARN"
 THREADS_VARIABLE = "ML_THREADS"
 
 # CI/CD (buildspecs/, infra/). Every build runs on this CodeBuild image, whose Python runtimes
-# are these (aws-codebuild-docker-images, al2023 x86_64 5.0 runtimes.yml); PYTHON_VERSION must
-# be one of them, or CodeBuild refuses the build at once.
+# are these (aws/aws-codebuild-docker-images, al/x86_64/standard/5.0/runtimes.yml, April 2026);
+# PYTHON_VERSION must be one of them, or CodeBuild refuses the build at once.
 CODEBUILD_IMAGE = "aws/codebuild/amazonlinux-x86_64-standard:5.0"
-CODEBUILD_PYTHON_RUNTIMES = ("3.11", "3.12", "3.13")
+CODEBUILD_PYTHON_RUNTIMES = ("3.9", "3.10", "3.11", "3.12", "3.13", "3.14")
 # The staging integration test: the slowest request of the fastest 95 % may take this long
 # (seconds; the variable overrides it, e.g. in the test build's environment).
 INTEGRATION_P95_SECONDS = 1.0

@@ -1,14 +1,15 @@
 """The deploy pipeline's prepare step: which model to deploy, and each stage's configuration.
 
-The model is the newest decided package in main's model package group, if it is Approved:
-packages still PendingManualApproval are passed over, but when the newest decision is a
-rejection nothing is deployed, since deploying an older model would act on a decision nobody
-made (the rejected model's data may be the older one's too). With no Approved package nothing
-is deployed either. SageMaker may send its approval event
-more than once, so each (package, commit) pair is claimed once with a create-only S3 write
-under `<use-case>/deployments/`: a repeat of the same event stops here and deploys nothing.
-A new commit of the endpoint's infrastructure is a new pair and deploys the same model again;
-REDEPLOY=yes (the deploy pipeline's `Redeploy` variable) deploys a pair once more on purpose.
+The model is the newest Approved package in main's model package group: pending and Rejected
+packages never deploy, and with no Approved package (none yet, or the newest approval revoked
+and no other left) nothing does. So rejecting the model in service and releasing this pipeline
+rolls back to the newest model still approved (docs/deployment.md).
+
+SageMaker may send its approval event more than once, so each (package, commit) pair is
+claimed once with a create-only S3 write under `<use-case>/deployments/`: a repeat of the same
+event stops here and deploys nothing. A new commit of the endpoint's infrastructure is a new
+pair and deploys the same model again; REDEPLOY=yes (the deploy pipeline's `Redeploy`
+variable) deploys a pair once more on purpose.
 """
 
 import json
@@ -18,7 +19,6 @@ from pathlib import Path
 from .. import naming, settings
 
 APPROVED = "Approved"
-REJECTED = "Rejected"
 TEMPLATE = "endpoint.yml"
 
 
@@ -26,27 +26,22 @@ class ReleaseError(Exception):
     """Nothing may be deployed; the message says why and what to do."""
 
 
-def package_to_deploy(sagemaker_client, group: str) -> dict:
-    """The newest Approved package of `group` (a list_model_packages summary), if no package
-    decided after it was Rejected."""
-    pages = sagemaker_client.get_paginator("list_model_packages").paginate(
-        ModelPackageGroupName=group, SortBy="CreationTime", SortOrder="Descending"
+def latest_approved(sagemaker_client, group: str) -> dict:
+    """The newest Approved model package of `group` (its list_model_packages summary)."""
+    response = sagemaker_client.list_model_packages(
+        ModelPackageGroupName=group,
+        ModelApprovalStatus=APPROVED,
+        SortBy="CreationTime",
+        SortOrder="Descending",
+        MaxResults=1,
     )
-    for page in pages:
-        for package in page["ModelPackageSummaryList"]:
-            status = package["ModelApprovalStatus"]
-            if status == APPROVED:
-                return package
-            if status == REJECTED:
-                raise ReleaseError(
-                    f"the newest decided model package of {group}, version "
-                    f"{package['ModelPackageVersion']}, is Rejected; nothing was deployed. "
-                    "Approve a newer one to deploy (the infrastructure changes go with it)"
-                )
-    raise ReleaseError(
-        f"no Approved model package in {group}: approve one (docs/deployment.md, "
-        "'Approve a model'); nothing was deployed"
-    )
+    packages = response["ModelPackageSummaryList"]
+    if not packages:
+        raise ReleaseError(
+            f"no Approved model package in {group}: approve one (docs/deployment.md, "
+            "'Approve a model'); nothing was deployed"
+        )
+    return packages[0]
 
 
 def claim(s3_client, config: settings.Settings, package: dict, commit: str, build: str) -> str:
@@ -116,6 +111,7 @@ def stage_configuration(
         ),
         "ErrorsAlarmName": names[f"{stage}_errors_alarm"],
         "LatencyAlarmName": names[f"{stage}_latency_alarm"],
+        "ScalingPolicyName": names[f"{stage}_scaling_policy"],
     }
     clash = sorted(set(derived) & set(tuned.get("Parameters", {})))
     if clash:
@@ -142,7 +138,7 @@ def prepare(
 ) -> dict:
     """Pick the model, claim it, and write <output_dir>/<stage>.json for every stage."""
     group = config.names["model_package_group"]
-    package = package_to_deploy(boto_session.client("sagemaker"), group)
+    package = latest_approved(boto_session.client("sagemaker"), group)
     configurations = {
         stage: stage_configuration(config, stage, package, commit, settings.STAGES_DIR)
         for stage in naming.STAGES
