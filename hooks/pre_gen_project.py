@@ -25,7 +25,20 @@ ACCOUNT_ID = re.compile(r"\d{12}")
 EMAIL = re.compile(r"[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+")
 ACCOUNT_OPTIONS = ("dev_account_id", "staging_account_id", "prod_account_id")
 # Import names of the generated project's dependencies: a package of that name would shadow them.
-DEPENDENCIES = {"boto3", "botocore", "joblib", "moto", "numpy", "pandas", "pytest", "sagemaker", "sklearn", "xgboost"}
+DEPENDENCIES = {
+    "boto3",
+    "botocore",
+    "cfnlint",
+    "joblib",
+    "moto",
+    "numpy",
+    "pandas",
+    "pytest",
+    "sagemaker",
+    "sklearn",
+    "xgboost",
+    "yaml",
+}
 
 
 def load_naming(template_dir: Path):

@@ -1,9 +1,10 @@
 """infra/ passes cfn-lint and checkov for every git provider, in one account and in three.
 
-cfn-lint runs from the generated projects' environment; checkov from one of its own, at the
-generated Makefile's pin (it pins an old boto3 that would break moto). Each variant also runs
-the generated tests of its templates and branch flow; the whole generated suite, buildspecs
-against moto included, runs for the default provider (test_generated_projects.py).
+Each variant runs the generated tests of its templates (cfn-lint with no finding, every name a
+parameter within AWS's limits) and of its branch flow, with the generated projects'
+environment; checkov scans every variant's infra/ in one run, from an environment of its own
+at the generated Makefile's pin (it pins an old boto3 that would break moto). The generated
+buildspec tests run with the default provider's suite (test_generated_projects.py).
 """
 
 import re
@@ -20,6 +21,7 @@ THREE_ACCOUNTS = {
 }
 VARIANTS = [{"git_provider": provider} for provider in harness.CHOICES["git_provider"]]
 VARIANTS.append({"git_provider": "github", **THREE_ACCOUNTS})
+TEMPLATES = ["cicd.yml", "endpoint.yml", "target-account.yml"]
 
 
 def variant_id(answers: dict) -> str:
@@ -27,26 +29,31 @@ def variant_id(answers: dict) -> str:
 
 
 @pytest.fixture(scope="module")
-def checkov():
-    return harness.checkov_env()
+def projects(tmp_path_factory):
+    """Every variant, rendered once for this module."""
+    return {
+        variant_id(answers): harness.render(tmp_path_factory.mktemp(variant_id(answers)), **answers)
+        for answers in VARIANTS
+    }
 
 
-@pytest.mark.parametrize("answers", VARIANTS, ids=variant_id)
-def test_infra_has_no_lint_findings_and_no_failed_checks(render, project_python, checkov, answers):
-    project = render(**answers)
-    infra = project / "infra"
-    templates = sorted(str(path) for path in infra.glob("*.yml"))
-    assert [path.rsplit("/", 1)[1] for path in templates] == ["cicd.yml", "endpoint.yml", "target-account.yml"]
-    lint = subprocess.run([str(project_python().parent / "cfn-lint"), *templates], capture_output=True, text=True)
-    assert lint.returncode == 0 and lint.stdout == "", lint.stdout
-    command = [str(checkov), "--directory", str(infra), "--framework", "cloudformation", "--compact", "--quiet"]
-    scan = subprocess.run([*command, "--skip-download"], capture_output=True, text=True)
-    assert scan.returncode == 0, scan.stdout[-3000:] + scan.stderr[-2000:]
-    counts = {kind: int(n) for kind, n in re.findall(r"(Passed|Failed) checks: (\d+)", scan.stdout)}
-    # About 120 checks pass when all three templates are scanned.
-    assert counts["Failed"] == 0 and counts["Passed"] >= 100, scan.stdout[-3000:]
+@pytest.mark.parametrize("variant", [variant_id(answers) for answers in VARIANTS])
+def test_generated_infra_and_flow_tests_pass(projects, project_python, variant):
+    project = projects[variant]
+    assert sorted(path.name for path in (project / "infra").glob("*.yml")) == TEMPLATES
     tests = ["tests/test_infra.py", "tests/test_cicd_flow.py"]
     command = [str(project_python()), "-m", "pytest", "-q", "-p", "no:cacheprovider", *tests]
     suite = subprocess.run(command, cwd=project, capture_output=True, text=True)
     assert suite.returncode == 0, suite.stdout[-4000:]
     assert " passed" in suite.stdout and "skipped" not in suite.stdout
+
+
+def test_checkov_finds_no_failed_check_in_any_variant(projects):
+    command = [str(harness.checkov_env()), "--framework", "cloudformation", "--compact", "--quiet", "--skip-download"]
+    for project in projects.values():
+        command += ["--directory", str(project / "infra")]
+    scan = subprocess.run(command, capture_output=True, text=True)
+    assert scan.returncode == 0, scan.stdout[-3000:] + scan.stderr[-2000:]
+    counts = {kind: int(n) for kind, n in re.findall(r"(Passed|Failed) checks: (\d+)", scan.stdout)}
+    # About 120 checks pass in each variant's three templates.
+    assert counts["Failed"] == 0 and counts["Passed"] >= 100 * len(projects), scan.stdout[-3000:]

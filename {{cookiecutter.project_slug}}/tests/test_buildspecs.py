@@ -1,7 +1,7 @@
 """buildspecs/: what CodeBuild runs, checked and run here against a moto server.
 
 Every command is one of the project's own (a make target or `python -m` entry point). The
-train, deploy and test buildspecs run through `codebuild.run_buildspec` in a subprocess, with
+train, deploy and test buildspecs run through `buildspec_runner.run_buildspec` in a subprocess, with
 CodeBuild's variables and the variables infra/cicd.yml gives their CodeBuild projects.
 """
 
@@ -14,8 +14,8 @@ import urllib.request
 import xml.etree.ElementTree as ElementTree
 
 import pytest
-from cloudformation import load as load_template
-from codebuild import BUILDSPECS, PROJECT_ROOT, DelayingProxy, checkout, load, run_buildspec
+from buildspec_runner import BUILDSPECS, PROJECT_ROOT, DelayingProxy, checkout, load, run_buildspec
+from cfn_templates import load as load_template
 from conftest import account_session, create_artifact_bucket
 
 from {{ cookiecutter.package_name }} import settings

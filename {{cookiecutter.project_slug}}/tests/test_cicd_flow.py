@@ -8,7 +8,7 @@ import json
 
 import boto3
 import pytest
-from cloudformation import created_resources, load, pseudo_parameters
+from cfn_templates import created_resources, load, pseudo_parameters
 
 from {{ cookiecutter.package_name }} import settings
 from {{ cookiecutter.package_name }}.deploy import stacks

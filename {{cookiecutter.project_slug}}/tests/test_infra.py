@@ -7,8 +7,8 @@ import json
 import math
 
 import pytest
+from cfn_templates import TEMPLATES, created_resources, load, pseudo_parameters
 from cfnlint.api import ManualArgs, lint_file
-from cloudformation import TEMPLATES, created_resources, load, pseudo_parameters
 
 from {{ cookiecutter.package_name }} import naming, settings
 from {{ cookiecutter.package_name }}.deploy import release, stacks
