@@ -28,8 +28,10 @@ PACKAGE = "{{ cookiecutter.package_name }}"
 DEV, STAGING, PROD = settings.DEV_ACCOUNT_ID, "222222222222", "333333333333"
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
 BUILD_ID = "build-project:00000000-0000-4000-8000-000000000001"
-# What infra/cicd.yml's PrepareProject and TestProject set, with CodeBuild's own region.
+# What infra/cicd.yml's PrepareProject and TestProject and the deploy pipeline's actions set,
+# with CodeBuild's own region.
 DEPLOY_VARIABLES = {
+    "GIT_COMMIT": COMMIT,
     "BRANCH_NAME": "main",
     "STAGING_ACCOUNT_ID": STAGING,
     "PROD_ACCOUNT_ID": PROD,
@@ -206,9 +208,7 @@ def test_a_repeated_approval_event_deploys_nothing_twice(dev_account, moto_endpo
     assert "already deployed or deploying" in repeat.stderr and "Redeploy=yes" in repeat.stderr
     assert not prepared.exists()
     # A new commit of the endpoint's infrastructure, or a redeploy on purpose, goes ahead.
-    newer, _ = prepare(
-        tmp_path, moto_endpoint, credentials, "newer", CODEBUILD_RESOLVED_SOURCE_VERSION="f" * 40
-    )
+    newer, _ = prepare(tmp_path, moto_endpoint, credentials, "newer", GIT_COMMIT="f" * 40)
     assert newer.returncode == 0, newer.stderr
     again, _ = prepare(tmp_path, moto_endpoint, credentials, "again", REDEPLOY="yes")
     assert again.returncode == 0, again.stderr
@@ -243,9 +243,7 @@ def test_a_rejected_model_never_deploys_and_rejection_rolls_back(
     assert deployed == first
     # The newest is rejected and no other approval is left: nothing deploys.
     sagemaker.update_model_package(ModelPackageArn=first, ModelApprovalStatus="Rejected")
-    result, prepared = prepare(
-        tmp_path, moto_endpoint, credentials, "none", CODEBUILD_RESOLVED_SOURCE_VERSION="e" * 40
-    )
+    result, prepared = prepare(tmp_path, moto_endpoint, credentials, "none", GIT_COMMIT="e" * 40)
     assert result.returncode == 1 and "no Approved model package" in result.stderr
     assert not prepared.exists()
 

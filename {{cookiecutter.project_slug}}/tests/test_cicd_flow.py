@@ -139,6 +139,11 @@ def test_deploy_goes_staging_then_test_then_a_person_then_prod(resources):
     actions = {stage["Name"]: stage["Actions"] for stage in deploy["Stages"]}
     assert actions["ApproveProd"][0]["ActionTypeId"]["Provider"] == "Manual"
     assert actions["IntegrationTest"][0]["Configuration"]["ProjectName"] == "TestProject"
+    prepare_variables = json.loads(actions["Prepare"][0]["Configuration"]["EnvironmentVariables"])
+    assert {v["name"]: v["value"] for v in prepare_variables} == {
+        "GIT_COMMIT": "#{SourceVariables.CommitId}",
+        "REDEPLOY": "#{variables.Redeploy}",
+    }
     for stage, account in (("Staging", STAGING), ("Prod", PROD)):
         [action] = actions[stage]
         assert action["ActionTypeId"]["Provider"] == "CloudFormation"

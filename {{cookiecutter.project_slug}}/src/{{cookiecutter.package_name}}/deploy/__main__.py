@@ -6,8 +6,8 @@
   integration-test  call the staging endpoint as a client would; write a JUnit report
 
 Deployments always come from main, so names are main's whatever branch is checked out.
-`prepare` takes the commit and build from CodeBuild ($CODEBUILD_RESOLVED_SOURCE_VERSION,
-$CODEBUILD_BUILD_ID) unless given, and deploys a repeat on purpose when REDEPLOY=yes.
+`prepare` takes the commit from $GIT_COMMIT (the deploy pipeline's source commit) and the
+build from $CODEBUILD_BUILD_ID unless given, and deploys a repeat on purpose when REDEPLOY=yes.
 Exit status: 0 done, 1 nothing deployed or the test failed (the message says why), 2 a problem
 to fix first.
 """
@@ -44,7 +44,7 @@ def command_stack_parameters(args, config) -> int:
 def command_prepare(args, config) -> int:
     import boto3
 
-    commit = args.commit or os.environ.get("CODEBUILD_RESOLVED_SOURCE_VERSION")
+    commit = args.commit or os.environ.get("GIT_COMMIT")
     build = args.build_id or os.environ.get("CODEBUILD_BUILD_ID")
     if not commit or not build:
         raise aws.CommandError(
@@ -122,7 +122,7 @@ def argument_parser() -> argparse.ArgumentParser:
 
     prepare = commands.add_parser("prepare", help="pick the approved model, write stage configs")
     prepare.add_argument("--output-dir", type=Path, default=Path("prepared"))
-    prepare.add_argument("--commit", help="default: $CODEBUILD_RESOLVED_SOURCE_VERSION")
+    prepare.add_argument("--commit", help="default: $GIT_COMMIT")
     prepare.add_argument("--build-id", help="default: $CODEBUILD_BUILD_ID")
     prepare.set_defaults(run=command_prepare)
 
