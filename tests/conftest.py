@@ -2,6 +2,7 @@
 
 import os
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -31,14 +32,41 @@ def interpreter():
 
 
 @pytest.fixture(scope="session")
-def project_python(interpreter):
+def environments():
+    """A factory: wait for a shared environment ("3.12", ... or "checkov") and return its path.
+
+    The first call starts building every missing one, two at a time: a 2-core CI machine builds
+    two almost as fast as one. Each call waits for its own.
+    """
+    builds = {}
+
+    def ready(name: str) -> Path:
+        if not builds:
+            harness.project_requirements()  # computed once, before the threads share it
+            versions = [v for v in harness.CHOICES["python_version"] if harness.find_python(v)]
+            builds.update({v: pool.submit(harness.project_env, v) for v in versions})
+            builds["checkov"] = pool.submit(harness.checkov_env)
+        return builds[name].result()
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        yield ready
+
+
+@pytest.fixture(scope="session")
+def project_python(interpreter, environments):
     """A factory: the Python of the shared environment for generated projects of a version."""
 
     def python_for(version: str = harness.DEFAULT_PYTHON) -> Path:
         interpreter(version)
-        return harness.project_env(version)
+        return environments(version)
 
     return python_for
+
+
+@pytest.fixture(scope="session")
+def checkov(environments) -> Path:
+    """The checkov command, from its own environment (it pins an old boto3)."""
+    return environments("checkov")
 
 
 @pytest.fixture

@@ -48,8 +48,8 @@ def test_generated_infra_and_flow_tests_pass(projects, project_python, variant):
     assert " passed" in suite.stdout and "skipped" not in suite.stdout
 
 
-def test_checkov_finds_no_failed_check_in_any_variant(projects):
-    command = [str(harness.checkov_env()), "--framework", "cloudformation", "--compact", "--quiet", "--skip-download"]
+def test_checkov_finds_no_failed_check_in_any_variant(projects, checkov):
+    command = [str(checkov), "--framework", "cloudformation", "--compact", "--quiet", "--skip-download"]
     for project in projects.values():
         command += ["--directory", str(project / "infra")]
     scan = subprocess.run(command, capture_output=True, text=True)
