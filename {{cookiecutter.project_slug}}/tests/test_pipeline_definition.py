@@ -265,7 +265,8 @@ def test_sagemaker_projects_environment_names_the_pipeline(no_aws_credentials):
     built = build(environ=environ)
     train = steps_by_name(built)["Train"]["Arguments"]
     assert {"Key": "sagemaker:project-id", "Value": "p-0123456789ab"} in train["Tags"]
-    assert steps_by_name(built)["Register"]["Arguments"]["ModelPackageGroupName"] == "studio-churn"
+    group = steps_by_name(built)["Register"]["Arguments"]["ModelPackageGroupName"]
+    assert group == "studio-churn-p-0123456789ab"
 
 
 def test_readme_diagram_matches_the_definition(built):

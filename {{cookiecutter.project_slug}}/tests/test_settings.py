@@ -41,10 +41,12 @@ def test_environment_comes_before_rendered_answers():
         DEV_ACCOUNT_ID="222222222222",
         PROD_ACCOUNT_ID="333333333333",
     )
-    assert loaded.use_case == "studio-project"
+    assert loaded.use_case == "studio-project-p-abcdef123456"
     assert loaded.sagemaker_project_id == "p-abcdef123456"
     assert loaded.region == "eu-west-1"
-    assert loaded.names["artifact_bucket"] == "studio-project-ml-222222222222-eu-west-1"
+    assert loaded.names["artifact_bucket"] == (
+        "studio-project-p-abcdef123456-ml-222222222222-eu-west-1"
+    )
     assert loaded.staging_account_id == settings.STAGING_ACCOUNT_ID
     assert loaded.prod_account_id == "333333333333"
 
@@ -68,8 +70,42 @@ def test_quality_threshold_refuses_the_rest(value):
 
 
 def test_too_long_project_name_is_refused():
-    with pytest.raises(settings.SettingsError, match="over AWS's limit"):
-        load(SAGEMAKER_PROJECT_NAME="x" * 60)
+    with pytest.raises(settings.SettingsError, match=r"SageMaker project name .* over AWS's limit"):
+        load(SAGEMAKER_PROJECT_NAME="x" * 33, SAGEMAKER_PROJECT_ID="p-abcdef123456")
+
+
+@pytest.mark.parametrize("variable", ["SAGEMAKER_PROJECT_NAME", "SAGEMAKER_PROJECT_ID"])
+def test_a_project_name_without_its_id_is_refused(variable):
+    with pytest.raises(settings.SettingsError, match=r"set both .* or neither"):
+        load(**{variable: "p-abcdef123456"})
+
+
+@pytest.mark.parametrize("region", sorted(naming.AWS_REGIONS))
+def test_every_name_fits_at_the_longest_project_name_and_id(region):
+    name, project_id = "A" + "b-c" * 10 + "d", "p" * naming.PROJECT_ID.max_length
+    assert len(name) == naming.PROJECT_NAME.max_length
+    for branch in ("main", "dev", "feature/" + "x" * 40):
+        # load() refuses any derived name that breaks its rule; the capture bucket is not one.
+        loaded = load(
+            SAGEMAKER_PROJECT_NAME=name,
+            SAGEMAKER_PROJECT_ID=project_id,
+            AWS_REGION=region,
+            PROD_ACCOUNT_ID="333333333333",
+            BRANCH_NAME=branch,
+        )
+        capture_bucket = naming.Name(loaded.capture_bucket("prod"), naming.S3_BUCKET)
+        assert capture_bucket.problem() is None
+    assert loaded.use_case.startswith("ab-c") and loaded.use_case.endswith(f"-{project_id}")
+
+
+def test_project_names_carry_the_name_and_id_and_stay_distinct():
+    first = load(SAGEMAKER_PROJECT_NAME="Churn", SAGEMAKER_PROJECT_ID="p-aaaaaaaaaaaa")
+    again = load(SAGEMAKER_PROJECT_NAME="Churn", SAGEMAKER_PROJECT_ID="p-aaaaaaaaaaaa")
+    recreated = load(SAGEMAKER_PROJECT_NAME="Churn", SAGEMAKER_PROJECT_ID="p-bbbbbbbbbbbb")
+    assert first.names == again.names
+    assert first.use_case == "churn-p-aaaaaaaaaaaa"
+    assert all(first.use_case in value for value in first.names.values())
+    assert set(first.names.values()).isdisjoint(recreated.names.values())
 
 
 def test_outside_git_the_branch_is_never_main(tmp_path, monkeypatch):
@@ -112,7 +148,7 @@ def test_artifact_bucket_can_be_named_by_the_environment():
 
 def test_tags_link_a_sagemaker_project_when_there_is_one():
     assert load().tags == {"use-case": settings.PROJECT_SLUG, "branch": "main"}
-    tags = load(SAGEMAKER_PROJECT_NAME="studio-churn", SAGEMAKER_PROJECT_ID="p-1").tags
-    assert tags["sagemaker:project-name"] == "studio-churn"
+    tags = load(SAGEMAKER_PROJECT_NAME="Studio-Churn", SAGEMAKER_PROJECT_ID="p-1").tags
+    assert tags["sagemaker:project-name"] == "Studio-Churn"
     assert tags["sagemaker:project-id"] == "p-1"
     assert load(BRANCH_NAME="fix/issue#12").tags["branch"] == "fix/issue-12"

@@ -209,6 +209,21 @@ def derive_names(use_case: str, branch: str, account_id: str, region: str) -> di
     return names
 
 
+# SageMaker's limits on a project (CreateProject): its name, and the id SageMaker gives it.
+PROJECT_NAME = Rule("SageMaker project", r"[a-zA-Z0-9](-*[a-zA-Z0-9])*", 32)
+PROJECT_ID = Rule("SageMaker project id", r"[a-zA-Z0-9](-*[a-zA-Z0-9])*", 20)
+
+
+def project_use_case(project_name: str, project_id: str, account_id: str, region: str) -> str:
+    """The use case of a project SageMaker Projects created: `<name>-<id>`, lowercase.
+
+    The id keeps two projects of one name apart (a retained bucket outlives its project); the
+    name is cut, when need be, so every derived name fits at any project name and id.
+    """
+    budget = longest_use_case(account_id, region) - len(project_id) - 1
+    return f"{project_name.lower()[:budget].rstrip('-')}-{project_id.lower()}"
+
+
 def longest_use_case(account_id: str, region: str) -> int:
     """The longest use-case name for which every derived name, on any branch, fits its limit."""
     worst_branch = "feature/" + "x" * 40

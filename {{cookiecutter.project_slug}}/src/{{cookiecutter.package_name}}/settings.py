@@ -127,6 +127,7 @@ class Settings:
     dev_account_id: str
     staging_account_id: str
     prod_account_id: str
+    sagemaker_project_name: str | None
     sagemaker_project_id: str | None
     names: Mapping[str, str]
 
@@ -180,7 +181,7 @@ class Settings:
         branch = re.sub(r"[^\w.:/=+@ -]", "-", self.branch)[:256]
         tags = {"use-case": self.use_case, "branch": branch}
         if self.sagemaker_project_id:
-            tags["sagemaker:project-name"] = self.use_case
+            tags["sagemaker:project-name"] = self.sagemaker_project_name
             tags["sagemaker:project-id"] = self.sagemaker_project_id
         return tags
 
@@ -201,10 +202,30 @@ def current_branch(cwd: Path | None = None) -> str:
     return branch if branch and branch != "HEAD" else UNKNOWN_BRANCH
 
 
+def sagemaker_project(env: Mapping[str, str]) -> tuple[str | None, str | None]:
+    """The name and id of the SageMaker project this runs for, from its environment, or Nones.
+
+    SageMaker Projects sets both; one without the other would name resources of no project.
+    """
+    name, project_id = env.get("SAGEMAKER_PROJECT_NAME"), env.get("SAGEMAKER_PROJECT_ID")
+    if bool(name) != bool(project_id):
+        raise SettingsError(
+            "SAGEMAKER_PROJECT_NAME and SAGEMAKER_PROJECT_ID name a SageMaker project together; "
+            "set both (Studio shows them on the project's page) or neither"
+        )
+    problems = [
+        problem
+        for value, rule in ((name, naming.PROJECT_NAME), (project_id, naming.PROJECT_ID))
+        if value and (problem := naming.Name(value, rule).problem())
+    ]
+    if problems:
+        raise SettingsError("; ".join(problems))
+    return name or None, project_id or None
+
+
 def load(environ: Mapping[str, str] | None = None) -> Settings:
     """Resolve the settings from `environ` (default: os.environ) and the rendered answers."""
     env = os.environ if environ is None else environ
-    use_case = env.get("SAGEMAKER_PROJECT_NAME") or PROJECT_SLUG
     branch = env.get("BRANCH_NAME") or current_branch()
     source = next((name for name in ("AWS_REGION", "AWS_DEFAULT_REGION") if env.get(name)), None)
     region = env[source] if source else AWS_REGION
@@ -214,6 +235,11 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
             f"set {source} to one, e.g. {AWS_REGION}"
         )
     dev_account_id = env.get("DEV_ACCOUNT_ID") or DEV_ACCOUNT_ID
+    project_name, project_id = sagemaker_project(env)
+    if project_id:
+        use_case = naming.project_use_case(project_name, project_id, dev_account_id, region)
+    else:
+        use_case = PROJECT_SLUG
     derived = naming.derive_names(use_case, branch, dev_account_id, region)
     if env.get("ARTIFACT_BUCKET"):  # a bucket made elsewhere, e.g. by a SageMaker Projects template
         derived["artifact_bucket"] = naming.Name(env["ARTIFACT_BUCKET"], naming.S3_BUCKET)
@@ -227,6 +253,7 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         dev_account_id=dev_account_id,
         staging_account_id=env.get("STAGING_ACCOUNT_ID") or STAGING_ACCOUNT_ID,
         prod_account_id=env.get("PROD_ACCOUNT_ID") or PROD_ACCOUNT_ID,
-        sagemaker_project_id=env.get("SAGEMAKER_PROJECT_ID"),
+        sagemaker_project_name=project_name,
+        sagemaker_project_id=project_id,
         names={key: name.value for key, name in derived.items()},
     )
