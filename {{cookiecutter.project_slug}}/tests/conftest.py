@@ -16,6 +16,10 @@ from {{ cookiecutter.package_name }}.train.core import fit, save
 from {{ cookiecutter.package_name }}.train.hyperparameters import Hyperparameters
 
 os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
+# The tests check the rendered answers wherever they run: CodeBuild and SageMaker Projects set
+# these for the project's commands (the tests that need one set it themselves).
+for variable in settings.ENVIRONMENT_VARIABLES:
+    os.environ.pop(variable, None)
 
 
 @pytest.fixture(scope="session", autouse=True)

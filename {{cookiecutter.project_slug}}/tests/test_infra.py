@@ -223,3 +223,41 @@ def test_single_account_holds_dev_staging_and_prod_without_clashes():
         assert one.names[f"{stage}_endpoint"] not in {
             one.names[f"{other}_endpoint"] for other in naming.STAGES if other != stage
         }
+
+
+def build_environments(config: settings.Settings) -> dict[str, dict[str, str]]:
+    """Each CodeBuild project's environment variables, as cicd.yml would create them."""
+    template = load("cicd.yml")
+    defaults = {key: spec.get("Default") for key, spec in template["Parameters"].items()}
+    parameters = {
+        **defaults,
+        **stacks.cicd(config, "org/repo"),
+        **pseudo_parameters(config.dev_account_id, config.region),
+    }
+    return {
+        name: {
+            variable["Name"]: variable["Value"]
+            for variable in resource["Properties"]["Environment"]["EnvironmentVariables"]
+            if variable != "AWS::NoValue"
+        }
+        for name, resource in created_resources(template, parameters).items()
+        if resource["Type"] == "AWS::CodeBuild::Project"
+    }
+
+
+def test_builds_run_with_the_names_of_their_sagemaker_project():
+    """Seed code from SageMaker Projects learns its project and accounts from its builds."""
+    project = settings.load(
+        {
+            "BRANCH_NAME": "main",
+            "SAGEMAKER_PROJECT_NAME": "Churn",
+            "SAGEMAKER_PROJECT_ID": "p-abcdefghijkl",
+            "PROD_ACCOUNT_ID": "333333333333",
+        }
+    )
+    for variables in build_environments(project).values():
+        assert settings.load({**variables, "BRANCH_NAME": "main"}).names == project.names
+        assert variables["SAGEMAKER_PROJECT_NAME"] == "Churn"
+    for variables in build_environments(MAIN).values():
+        assert not {"SAGEMAKER_PROJECT_NAME", "SAGEMAKER_PROJECT_ID"} & set(variables)
+        assert variables["DEV_ACCOUNT_ID"] == settings.DEV_ACCOUNT_ID

@@ -97,6 +97,20 @@ INTEGRATION_P95_VARIABLE = "INTEGRATION_P95_SECONDS"
 RELEASE_BRANCH = "main"
 
 
+# What `load` reads from the environment before the rendered answers.
+ENVIRONMENT_VARIABLES = (
+    "BRANCH_NAME",
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+    "DEV_ACCOUNT_ID",
+    "STAGING_ACCOUNT_ID",
+    "PROD_ACCOUNT_ID",
+    "SAGEMAKER_PROJECT_NAME",
+    "SAGEMAKER_PROJECT_ID",
+    "ARTIFACT_BUCKET",
+)
+
+
 class SettingsError(ValueError):
     """A setting from the environment that AWS would refuse."""
 

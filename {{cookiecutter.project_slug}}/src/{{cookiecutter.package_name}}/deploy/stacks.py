@@ -87,6 +87,9 @@ def cicd(config: settings.Settings, repository: str) -> dict[str, str]:
         "ProdEndpointStackName": names["prod_endpoint_stack"],
         "WorkBranchesPrefix": f"{config.use_case}/{naming.WORK_BRANCHES_SEGMENT}/",
     }
+    if config.sagemaker_project_id:
+        parameters["SageMakerProjectName"] = config.sagemaker_project_name
+        parameters["SageMakerProjectId"] = config.sagemaker_project_id
     if settings.GIT_PROVIDER == "codecommit":
         parameters["BranchCiProjectName"] = names["branch_ci_codebuild_project"]
     else:
