@@ -136,8 +136,9 @@ def validate(answers: dict, choices: dict[str, list[str]], naming) -> list[str]:
     aws_problems = check_aws(answers, naming)
     if not aws_problems and SLUG.fullmatch(answers["project_slug"]):
         aws_problems = check_derived_names(answers, naming)
-    if answers.get("_init_git", "yes") not in ("yes", "no"):
-        problems.append(f"_init_git {answers['_init_git']!r}: use 'yes' or 'no'")
+    for option in ("_init_git", "_sagemaker_projects"):
+        if answers.get(option, "no") not in ("yes", "no"):
+            problems.append(f"{option} {answers[option]!r}: use 'yes' or 'no'")
     return problems + aws_problems
 
 

@@ -41,6 +41,7 @@ INVALID = {
     "framework-unknown": ({"model_framework": "pytorch"}, "model_framework 'pytorch': not supported; choose one"),
     "python-too-old": ({"python_version": "3.9"}, "python_version '3.9': not supported"),
     "init-git-other": ({"_init_git": "maybe"}, "_init_git 'maybe': use 'yes' or 'no'"),
+    "sagemaker-projects-other": ({"_sagemaker_projects": "1"}, "_sagemaker_projects '1': use 'yes' or 'no'"),
 }
 
 

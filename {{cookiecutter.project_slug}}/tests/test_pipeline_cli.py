@@ -191,6 +191,19 @@ def test_credentials_of_another_account_change_nothing(mock_aws_account, monkeyp
     assert listing["KeyCount"] == 0
 
 
+def test_seed_code_touches_aws_only_as_its_sagemaker_project(mock_aws_account, monkeypatch, capsys):
+    """SageMaker Projects seed code: the rendered names are placeholders every project shares."""
+    monkeypatch.setattr(settings, "SAGEMAKER_PROJECTS", True)
+    assert main(["upsert", "--role-arn", ROLE_ARN]) == 2
+    assert "set SAGEMAKER_PROJECT_NAME and SAGEMAKER_PROJECT_ID" in error_line(capsys)
+    sagemaker = boto3.client("sagemaker", region_name=mock_aws_account.region)
+    assert sagemaker.list_pipelines()["PipelineSummaries"] == []
+    monkeypatch.setenv("SAGEMAKER_PROJECT_NAME", "Churn")
+    monkeypatch.setenv("SAGEMAKER_PROJECT_ID", "p-abcdefghijkl")
+    assert main(["upsert", "--role-arn", ROLE_ARN]) == 2  # past the guard, to the bucket check
+    assert "artifact bucket churn-p-abcdefghijkl-ml-" in error_line(capsys)
+
+
 def test_missing_bucket_is_named_with_the_fix(mock_aws, capsys):
     assert main(["upsert", "--role-arn", ROLE_ARN]) == 2
     line = error_line(capsys)

@@ -14,8 +14,19 @@ class CommandError(Exception):
     """A problem the user must fix before the command can work; the message says how."""
 
 
+def check_project(config: settings.Settings) -> None:
+    """SageMaker Projects seed code names AWS resources only as its project: never the seed's."""
+    if settings.SAGEMAKER_PROJECTS and not config.sagemaker_project_id:
+        raise CommandError(
+            "this project was created by SageMaker Projects: set SAGEMAKER_PROJECT_NAME and "
+            "SAGEMAKER_PROJECT_ID (the project's page in Studio shows both) and DEV_ACCOUNT_ID, "
+            "STAGING_ACCOUNT_ID and PROD_ACCOUNT_ID, so that AWS names are the project's"
+        )
+
+
 def check_account(boto_session, config: settings.Settings) -> None:
     """The credentials must be the dev account's: every name and the bucket derive from it."""
+    check_project(config)
     account = boto_session.client("sts").get_caller_identity()["Account"]
     if account != config.dev_account_id:
         raise CommandError(

@@ -61,6 +61,10 @@ RUNS_DIR = PROJECT_ROOT / "runs"
 STAGES_DIR = PROJECT_ROOT / "infra" / "stages"
 LOCAL_REGISTRY_DIR = PROJECT_ROOT / "model-registry"
 
+# Seed code of a SageMaker Projects template (`make seed` in the template): the answers above
+# are placeholders, and AWS names come from the project's environment (aws.check_project).
+SAGEMAKER_PROJECTS = {{ "True" if cookiecutter._sagemaker_projects == "yes" else "False" }}
+
 # Used when neither BRANCH_NAME nor git names the branch: never main's or dev's names.
 UNKNOWN_BRANCH = "local"
 

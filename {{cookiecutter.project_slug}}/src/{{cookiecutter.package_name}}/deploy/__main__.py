@@ -29,6 +29,7 @@ def load_settings() -> settings.Settings:
 
 
 def command_stack_parameters(args, config) -> int:
+    aws.check_project(config)
     if args.stack == "cicd":
         if not args.repository:
             raise aws.CommandError(
