@@ -3,10 +3,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 # The template's own Python; the project template is linted once rendered, by the tests.
-LINTED := harness.py local_extensions.py hooks scripts tests
+LINTED := harness.py local_extensions.py hooks sagemaker_projects scripts tests
 
 .DEFAULT_GOAL := help
-.PHONY: help test lint demo bench clean
+.PHONY: help test lint demo bench seed clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-6s %s\n", $$1, $$2}'
@@ -26,6 +26,10 @@ test: lint  ## Render every variant and run the whole harness
 
 demo: $(VENV)/.installed  ## Render the default project into build/demo and run it end to end
 	$(BIN)/python scripts/demo.py
+
+# make seed ANSWERS="git_provider=gitlab model_framework=xgboost" TEMPLATE_NAME=churn-models
+seed: $(VENV)/.installed  ## Build the SageMaker Projects template's files (docs/sagemaker-projects.md)
+	$(BIN)/python -m sagemaker_projects.seed $(ANSWERS) $(if $(TEMPLATE_NAME),--template-name $(TEMPLATE_NAME))
 
 bench: $(VENV)/.installed  ## Time rendering, the local run, the generated tests and inference
 	$(BIN)/python scripts/bench.py

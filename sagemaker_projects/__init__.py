@@ -1,0 +1,1 @@
+"""The template as a SageMaker Projects custom template: seed, project template, registration."""
