@@ -137,6 +137,19 @@ def checkov_env() -> Path:
     return checkov
 
 
+def checkov_scan(checkov: Path, *targets: str) -> dict[str, int]:
+    """Scan CloudFormation targets (--file F, --directory D) offline; the passed/failed counts.
+
+    Raises with checkov's report when anything fails.
+    """
+    command = [str(checkov), "--framework", "cloudformation", "--compact", "--quiet", "--skip-download", *targets]
+    scan = subprocess.run(command, capture_output=True, text=True)
+    counts = {kind: int(n) for kind, n in re.findall(r"(Passed|Failed) checks: (\d+)", scan.stdout)}
+    if scan.returncode or counts.get("Failed", 1):
+        raise AssertionError(scan.stdout[-3000:] + scan.stderr[-2000:])
+    return counts
+
+
 def parse_structured_files(project: Path) -> None:
     """Parse every TOML, JSON, YAML and Python file of a rendered project; raise if one fails.
 

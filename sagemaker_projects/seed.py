@@ -30,6 +30,7 @@ import zipfile
 from pathlib import Path
 
 import jinja2
+from cookiecutter.exceptions import FailedHookException
 
 import harness
 from sagemaker_projects import launcher
@@ -150,9 +151,15 @@ def version_of(files: Path) -> str:
 
 def build(answers: dict[str, str], template_name: str | None, output_dir: Path) -> Path:
     """Build the registration's files; return their folder (see the module docstring)."""
+    unknown = sorted(set(answers) - set(harness.OPTIONS))
+    if unknown:
+        raise SeedError(f"{', '.join(unknown)}: not an option of the template; see cookiecutter.json")
     with tempfile.TemporaryDirectory() as scratch:
         scratch = Path(scratch)
-        project = harness.render(scratch / "render", **{**SEED_ANSWERS, **answers})
+        try:
+            project = harness.render(scratch / "render", **{**SEED_ANSWERS, **answers})
+        except FailedHookException:
+            raise SeedError("the template refused the answers (the lines above say why)") from None
         seed = rendered_settings(project)
         name = template_name or "-".join(
             [PROBLEM_NAMES[seed["PROBLEM_TYPE"]], seed["MODEL_FRAMEWORK"], seed["GIT_PROVIDER"]]

@@ -7,7 +7,6 @@ at the generated Makefile's pin (it pins an old boto3 that would break moto). Th
 buildspec tests run with the default provider's suite (test_generated_projects.py).
 """
 
-import re
 import subprocess
 
 import pytest
@@ -49,11 +48,7 @@ def test_generated_infra_and_flow_tests_pass(projects, project_python, variant):
 
 
 def test_checkov_finds_no_failed_check_in_any_variant(projects, checkov):
-    command = [str(checkov), "--framework", "cloudformation", "--compact", "--quiet", "--skip-download"]
-    for project in projects.values():
-        command += ["--directory", str(project / "infra")]
-    scan = subprocess.run(command, capture_output=True, text=True)
-    assert scan.returncode == 0, scan.stdout[-3000:] + scan.stderr[-2000:]
-    counts = {kind: int(n) for kind, n in re.findall(r"(Passed|Failed) checks: (\d+)", scan.stdout)}
+    targets = [argument for project in projects.values() for argument in ("--directory", str(project / "infra"))]
+    counts = harness.checkov_scan(checkov, *targets)
     # About 120 checks pass in each variant's three templates.
-    assert counts["Failed"] == 0 and counts["Passed"] >= 100 * len(projects), scan.stdout[-3000:]
+    assert counts["Passed"] >= 100 * len(projects), counts

@@ -22,6 +22,7 @@ import yaml
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 BUILDSPECS = PROJECT_ROOT / "buildspecs"
 PHASES = ("pre_build", "build", "post_build")
+PROJECT_VARIABLES = ("SAGEMAKER_PROJECT_NAME", "SAGEMAKER_PROJECT_ID")
 # What a copy of the project needs to run the commands (the source CodeBuild checks out).
 SOURCE = ("pyproject.toml", "src", "data", "infra", "buildspecs")
 
@@ -63,6 +64,8 @@ def run_buildspec(
         "HTTPS_PROXY": "http://127.0.0.1:9",
         "NO_PROXY": "127.0.0.1,localhost",
         **{key: str(value) for key, value in spec.get("env", {}).get("variables", {}).items()},
+        # The CodeBuild projects give SageMaker Projects seed code its project (infra/cicd.yml).
+        **{key: os.environ[key] for key in PROJECT_VARIABLES if key in os.environ},
         **credentials,
         **variables,
     }

@@ -20,6 +20,13 @@ os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
 # these for the project's commands (the tests that need one set it themselves).
 for variable in settings.ENVIRONMENT_VARIABLES:
     os.environ.pop(variable, None)
+# SageMaker Projects seed code names AWS resources only as a project: its tests run as one.
+TEST_ENVIRONMENT = (
+    {"SAGEMAKER_PROJECT_NAME": "Seed-Tests", "SAGEMAKER_PROJECT_ID": "p-000000000000"}
+    if settings.SAGEMAKER_PROJECTS
+    else {}
+)
+os.environ.update(TEST_ENVIRONMENT)
 
 
 @pytest.fixture(scope="session", autouse=True)

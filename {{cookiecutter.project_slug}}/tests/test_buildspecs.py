@@ -16,7 +16,7 @@ import xml.etree.ElementTree as ElementTree
 import pytest
 from buildspec_runner import BUILDSPECS, PROJECT_ROOT, DelayingProxy, checkout, load, run_buildspec
 from cfn_templates import load as load_template
-from conftest import account_session, create_artifact_bucket
+from conftest import TEST_ENVIRONMENT, account_session, create_artifact_bucket
 
 from {{ cookiecutter.package_name }} import settings
 from {{ cookiecutter.package_name }}.deploy import integration
@@ -107,7 +107,7 @@ def test_train_publishes_and_runs_the_branchs_pipeline_recording_commit_and_buil
 ):
     pytest.importorskip("sagemaker", reason="the pipeline extra is not installed")
     session, credentials = account_session(moto_endpoint, DEV)
-    config = settings.load({"BRANCH_NAME": "dev"})
+    config = settings.load({**TEST_ENVIRONMENT, "BRANCH_NAME": "dev"})
     create_artifact_bucket(session.client("s3", endpoint_url=moto_endpoint), config)
     variables = {
         "BRANCH_NAME": "dev",
@@ -140,7 +140,7 @@ def test_train_publishes_and_runs_the_branchs_pipeline_recording_commit_and_buil
 def register(session, endpoint: str, statuses: list[str], create_group=True) -> list[str]:
     """One package per status in main's model package group, oldest first; their ARNs."""
     sagemaker = session.client("sagemaker", endpoint_url=endpoint)
-    group = settings.load({"BRANCH_NAME": "main"}).names["model_package_group"]
+    group = settings.load({**TEST_ENVIRONMENT, "BRANCH_NAME": "main"}).names["model_package_group"]
     if create_group:
         sagemaker.create_model_package_group(ModelPackageGroupName=group)
     specification = {
@@ -162,7 +162,7 @@ def register(session, endpoint: str, statuses: list[str], create_group=True) -> 
 def dev_account(moto_endpoint):
     """The dev account with its artifact bucket; yields (session, credentials)."""
     session, credentials = account_session(moto_endpoint, DEV)
-    config = settings.load({"BRANCH_NAME": "main"})
+    config = settings.load({**TEST_ENVIRONMENT, "BRANCH_NAME": "main"})
     create_artifact_bucket(session.client("s3", endpoint_url=moto_endpoint), config)
     return session, credentials
 
@@ -183,7 +183,7 @@ def test_deploy_configures_both_stages_for_the_newest_approved_model(
     result, prepared = prepare(tmp_path, moto_endpoint, credentials)
     assert result.returncode == 0, result.stderr
     assert "model package version 2" in result.stderr
-    config = settings.load({"BRANCH_NAME": "main", **DEPLOY_VARIABLES})
+    config = settings.load({**TEST_ENVIRONMENT, "BRANCH_NAME": "main", **DEPLOY_VARIABLES})
     for stage, account in (("staging", STAGING), ("prod", PROD)):
         configuration = json.loads((prepared / f"{stage}.json").read_text())
         parameters = configuration["Parameters"]
@@ -256,7 +256,7 @@ def staging_endpoint(dev_account, moto_endpoint):
     """The staging account's endpoint, InService; yields the dev account's credentials."""
     session, _ = account_session(moto_endpoint, STAGING)
     sagemaker = session.client("sagemaker", endpoint_url=moto_endpoint)
-    name = settings.load({"BRANCH_NAME": "main"}).names["staging_endpoint"]
+    name = settings.load({**TEST_ENVIRONMENT, "BRANCH_NAME": "main"}).names["staging_endpoint"]
     sagemaker.create_model(
         ModelName="model",
         ExecutionRoleArn=f"arn:aws:iam::{STAGING}:role/model",

@@ -8,6 +8,7 @@ import json
 import boto3
 import pytest
 from botocore.stub import Stubber
+from conftest import TEST_ENVIRONMENT
 
 from {{ cookiecutter.package_name }} import settings
 from {{ cookiecutter.package_name }}.pipeline import code, diagram
@@ -45,7 +46,7 @@ def test_upsert_creates_then_updates_and_start_runs(mock_aws_account, monkeypatc
     assert created["PipelineArn"] == arn and created["RoleArn"] == ROLE_ARN
     assert json.loads(created["PipelineDefinition"])["Steps"][0]["Name"] == "Preprocess"
     tags = {tag["Key"]: tag["Value"] for tag in sagemaker.list_tags(ResourceArn=arn)["Tags"]}
-    assert tags == {"use-case": config.use_case, "branch": "main"}
+    assert tags == config.tags and tags["use-case"] == config.use_case
     group = sagemaker.describe_model_package_group(
         ModelPackageGroupName=config.names["model_package_group"]
     )
@@ -147,7 +148,7 @@ def test_unknown_profile_is_one_clear_line(no_aws_credentials, monkeypatch, caps
 
 
 def test_role_with_a_path_is_accepted():
-    config = settings.load({"BRANCH_NAME": "main"})
+    config = settings.load({**TEST_ENVIRONMENT, "BRANCH_NAME": "main"})
     arn = f"arn:aws:iam::{settings.DEV_ACCOUNT_ID}:role/service-role/ml/r"
     assert role_arn(arn, config, required=True) == arn
 
@@ -194,6 +195,8 @@ def test_credentials_of_another_account_change_nothing(mock_aws_account, monkeyp
 def test_seed_code_touches_aws_only_as_its_sagemaker_project(mock_aws_account, monkeypatch, capsys):
     """SageMaker Projects seed code: the rendered names are placeholders every project shares."""
     monkeypatch.setattr(settings, "SAGEMAKER_PROJECTS", True)
+    for variable in ("SAGEMAKER_PROJECT_NAME", "SAGEMAKER_PROJECT_ID"):
+        monkeypatch.delenv(variable, raising=False)
     assert main(["upsert", "--role-arn", ROLE_ARN]) == 2
     assert "set SAGEMAKER_PROJECT_NAME and SAGEMAKER_PROJECT_ID" in error_line(capsys)
     sagemaker = boto3.client("sagemaker", region_name=mock_aws_account.region)
@@ -212,7 +215,7 @@ def test_missing_bucket_is_named_with_the_fix(mock_aws, capsys):
 
 
 def test_a_bucket_of_another_account_is_refused():
-    config = settings.load({"BRANCH_NAME": "main"})
+    config = settings.load({**TEST_ENVIRONMENT, "BRANCH_NAME": "main"})
     client = boto3.client(
         "s3", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
     )

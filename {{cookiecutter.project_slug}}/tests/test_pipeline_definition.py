@@ -10,6 +10,7 @@ from pathlib import Path
 
 import boto3
 import pytest
+from conftest import TEST_ENVIRONMENT
 
 from {{ cookiecutter.package_name }} import naming, settings
 from {{ cookiecutter.package_name }}.evaluate.core import evaluate, metric_from_report
@@ -48,7 +49,7 @@ def network_refused():
 
 def build(branch: str = "main", environ: dict | None = None) -> dict:
     """The definition JSON, built with the network refused; fails on any attempt to use it."""
-    config = settings.load({"BRANCH_NAME": branch, **(environ or {})})
+    config = settings.load({**TEST_ENVIRONMENT, "BRANCH_NAME": branch, **(environ or {})})
     with network_refused() as (attempts, refuse):
         boto_session = boto3.Session(region_name=config.region)
         boto_session.events.register("before-send", lambda request, **_: refuse(request))
@@ -97,7 +98,7 @@ def test_steps_their_types_and_order(built):
 
 
 def test_parameters_and_their_defaults(built):
-    config = settings.load({"BRANCH_NAME": "main"})
+    config = settings.load({**TEST_ENVIRONMENT, "BRANCH_NAME": "main"})
     parameters = {p["Name"]: (p["Type"], p["DefaultValue"]) for p in built["Parameters"]}
     assert parameters == {
         "InputDataUri": ("String", config.input_data_uri),
@@ -146,7 +147,7 @@ def test_failed_gate_names_the_metric_its_value_and_the_threshold(built):
 
 
 def test_register_step_records_metrics_approval_and_serving_code(built):
-    config = settings.load({"BRANCH_NAME": "main"})
+    config = settings.load({**TEST_ENVIRONMENT, "BRANCH_NAME": "main"})
     arguments = steps_by_name(built)["Register"]["Arguments"]
     assert arguments["ModelPackageGroupName"] == config.names["model_package_group"]
     assert arguments["ModelApprovalStatus"] == {"Get": "Parameters.ModelApprovalStatus"}
@@ -173,7 +174,7 @@ def test_registered_model_traces_back_to_its_commit_build_and_execution(built):
 
 
 def test_jobs_run_the_package_entry_points_in_the_settings_images(built):
-    config = settings.load({"BRANCH_NAME": "main"})
+    config = settings.load({**TEST_ENVIRONMENT, "BRANCH_NAME": "main"})
     files = code.collect().files_uri(config.branch_root)
     steps = steps_by_name(built)
     preprocess_image = definition.image(settings.PREPROCESS_IMAGE, config.region)
@@ -214,7 +215,7 @@ def test_jobs_run_the_package_entry_points_in_the_settings_images(built):
 
 
 def test_every_output_follows_the_s3_layout(built):
-    config = settings.load({"BRANCH_NAME": "main"})
+    config = settings.load({**TEST_ENVIRONMENT, "BRANCH_NAME": "main"})
     steps = steps_by_name(built)
     outputs = [
         output["S3Output"]["S3Uri"]["Std:Join"]["Values"]
@@ -249,13 +250,14 @@ def test_a_branch_builds_with_names_and_prefixes_of_its_own(built, no_aws_creden
     long_branch = "feature/" + "a-very-long-branch-name-" * 6
     branch_built = build(long_branch)
     for definition_json, branch in ((built, "main"), (branch_built, long_branch)):
-        config = settings.load({"BRANCH_NAME": branch})
+        config = settings.load({**TEST_ENVIRONMENT, "BRANCH_NAME": branch})
         register = steps_by_name(definition_json)["Register"]["Arguments"]
         assert register["ModelPackageGroupName"] == config.names["model_package_group"]
         assert naming.Name(config.names["model_package_group"], naming.SAGEMAKER).problem() is None
         assert f'"{config.branch_root}"' in json.dumps(definition_json)
+    main_config = settings.load({**TEST_ENVIRONMENT, "BRANCH_NAME": "main"})
     assert steps_by_name(built)["Register"]["Arguments"]["ModelPackageGroupName"] == (
-        settings.PROJECT_SLUG
+        main_config.use_case
     )
     assert json.dumps(branch_built) != json.dumps(built)
 
