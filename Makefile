@@ -6,10 +6,10 @@ BIN := $(VENV)/bin
 LINTED := harness.py local_extensions.py hooks sagemaker_projects scripts tests
 
 .DEFAULT_GOAL := help
-.PHONY: help test lint demo bench seed clean
+.PHONY: help test lint demo bench seed register clean
 
 help:  ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-6s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,14 @@ demo: $(VENV)/.installed  ## Render the default project into build/demo and run 
 # make seed ANSWERS="git_provider=gitlab model_framework=xgboost" TEMPLATE_NAME=churn-models
 seed: $(VENV)/.installed  ## Build the SageMaker Projects template's files (docs/sagemaker-projects.md)
 	$(BIN)/python -m sagemaker_projects.seed $(ANSWERS) $(if $(TEMPLATE_NAME),--template-name $(TEMPLATE_NAME))
+
+# make register ROUTE=s3 SEED=build/sagemaker-projects/<name>/<version> STUDIO_ROLE=<arn> DOMAIN=d-...
+register: $(VENV)/.installed  ## Publish a seed as a SageMaker Projects template (ROUTE=s3 or servicecatalog)
+	$(if $(filter s3 servicecatalog,$(ROUTE)),,$(error give ROUTE=s3 or ROUTE=servicecatalog))
+	$(if $(SEED),,$(error give SEED=<the folder make seed printed>))
+	$(if $(STUDIO_ROLE),,$(error give STUDIO_ROLE=<the Studio execution role's ARN>))
+	$(BIN)/python -m sagemaker_projects.register --route $(ROUTE) --seed $(SEED) \
+		--studio-role-arn $(STUDIO_ROLE) $(if $(DOMAIN),--domain-id $(DOMAIN))
 
 bench: $(VENV)/.installed  ## Time rendering, the local run, the generated tests and inference
 	$(BIN)/python scripts/bench.py
