@@ -116,17 +116,19 @@ def project_env(version: str) -> Path:
     return env_python
 
 
-def checkov_env() -> Path:
-    """The checkov command, in an environment of its own (it pins an old boto3).
+# The AWS CLI that `make register` runs, for the tests of it (v1: v2 is not on PyPI).
+AWSCLI_REQUIREMENT = "awscli==1.46.2"
 
-    The version is the generated Makefile's pin, so the harness checks what projects run.
+
+def tool_env(requirement: str, command: str) -> Path:
+    """`command` of a tool installed in an environment of its own under build/envs/ (once).
+
+    Tools whose pins would clash with the generated projects' (checkov pins an old boto3, the
+    AWS CLI its own botocore) each get one.
     """
-    makefile = (TEMPLATE_DIR / "{{cookiecutter.project_slug}}" / "Makefile").read_text()
-    [requirement] = re.findall(r'"(checkov==[\d.]+)"', makefile)
     env_dir = BUILD_DIR / "envs" / requirement.replace("==", "-")
-    checkov = env_dir / "bin" / "checkov"
     if (env_dir / ".complete").exists():
-        return checkov
+        return env_dir / "bin" / command
     shutil.rmtree(env_dir, ignore_errors=True)
     print(f"harness: building {env_dir.relative_to(TEMPLATE_DIR)} (once)", file=sys.stderr)
     python = find_python(DEFAULT_PYTHON) or sys.executable
@@ -134,7 +136,19 @@ def checkov_env() -> Path:
     pip = [str(env_dir / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
     subprocess.run([*pip, requirement], check=True)
     (env_dir / ".complete").touch()
-    return checkov
+    return env_dir / "bin" / command
+
+
+def checkov_env() -> Path:
+    """The checkov command, at the generated Makefile's pin, so the harness checks what projects run."""
+    makefile = (TEMPLATE_DIR / "{{cookiecutter.project_slug}}" / "Makefile").read_text()
+    [requirement] = re.findall(r'"(checkov==[\d.]+)"', makefile)
+    return tool_env(requirement, "checkov")
+
+
+def awscli_env() -> Path:
+    """The `aws` command, for the tests of `make register`."""
+    return tool_env(AWSCLI_REQUIREMENT, "aws")
 
 
 def checkov_scan(checkov: Path, *targets: str) -> dict[str, int]:

@@ -33,7 +33,7 @@ def interpreter():
 
 @pytest.fixture(scope="session")
 def environments():
-    """A factory: wait for a shared environment ("3.12", ... or "checkov") and return its path.
+    """A factory: wait for a shared environment ("3.12", ..., "checkov", "awscli"); its command.
 
     The first call starts building every missing one, two at a time: a 2-core CI machine builds
     two almost as fast as one. Each call waits for its own.
@@ -46,6 +46,7 @@ def environments():
             versions = [v for v in harness.CHOICES["python_version"] if harness.find_python(v)]
             builds.update({v: pool.submit(harness.project_env, v) for v in versions})
             builds["checkov"] = pool.submit(harness.checkov_env)
+            builds["awscli"] = pool.submit(harness.awscli_env)
         return builds[name].result()
 
     with ThreadPoolExecutor(max_workers=2) as pool:
@@ -77,3 +78,9 @@ def render(tmp_path):
         return harness.render(tmp_path, **answers)
 
     return render_with
+
+
+@pytest.fixture(scope="session")
+def awscli(environments) -> Path:
+    """The `aws` command, from its own environment (`make register` runs it)."""
+    return environments("awscli")

@@ -107,19 +107,27 @@ def test_the_seed_refuses_to_name_aws_resources_without_its_project(seed_project
     ]
 
 
-def test_project_template_and_launcher_tests_pass(seeds, project_python):
-    """sagemaker_projects/tests: lint, agreement with infra/, tags, seeding, the launcher on moto."""
+def test_project_template_launcher_and_registration_tests_pass(seeds, project_python, awscli):
+    """sagemaker_projects/tests: lint, agreement with infra/, tags, seeding, the launcher and
+    `make register` on moto (with the real AWS CLI), the Service Catalog calls."""
     command = [str(project_python()), "-m", "pytest", "-q", "-p", "no:cacheprovider", "sagemaker_projects/tests"]
-    environment = {**os.environ, "SEED_DIRS": json.dumps({provider: str(d) for provider, d in seeds.items()})}
+    environment = {
+        **os.environ,
+        "SEED_DIRS": json.dumps({provider: str(d) for provider, d in seeds.items()}),
+        "AWSCLI": str(awscli),
+    }
     suite = subprocess.run(command, cwd=harness.TEMPLATE_DIR, env=environment, capture_output=True, text=True)
     assert suite.returncode == 0, suite.stdout[-4000:]
     assert " passed" in suite.stdout and "skipped" not in suite.stdout
 
 
-def test_checkov_finds_no_failed_check_in_any_project_template(seeds, checkov):
-    targets = [argument for folder in seeds.values() for argument in ("--file", str(folder / "project.yml"))]
-    # About 20 checks pass in each project template (fewer with CodeCommit: no seeding build).
-    assert harness.checkov_scan(checkov, *targets)["Passed"] >= 15 * len(seeds)
+def test_checkov_finds_no_failed_check_in_any_template_of_sagemaker_projects(seeds, checkov):
+    templates = [folder / "project.yml" for folder in seeds.values()]
+    templates += [harness.TEMPLATE_DIR / "sagemaker_projects" / n for n in ("registration.yml", "service-catalog.yml")]
+    targets = [argument for template in templates for argument in ("--file", str(template))]
+    # About 20 checks pass in each project template (fewer with CodeCommit: no seeding build),
+    # 25 in the registration's.
+    assert harness.checkov_scan(checkov, *targets)["Passed"] >= 15 * len(seeds) + 25
 
 
 @pytest.mark.parametrize(
