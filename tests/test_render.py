@@ -109,10 +109,14 @@ def flow_table(text: str) -> str:
     return text[start : text.index("\n\n", start)]
 
 
-@pytest.mark.parametrize("provider", harness.CHOICES["git_provider"])
-def test_generated_documents_name_only_what_exists(render, provider):
+@pytest.mark.parametrize(
+    "answers",
+    [{"git_provider": provider} for provider in harness.CHOICES["git_provider"]] + [{"_sagemaker_projects": "yes"}],
+    ids=lambda answers: "-".join(answers.values()),
+)
+def test_generated_documents_name_only_what_exists(render, answers):
     """The documents promise only targets, paths and commands the project has."""
-    project = render(_init_git="yes", git_provider=provider)
+    project = render(_init_git="yes", **answers)
     targets = set(re.findall(r"^([a-z-]+):", (project / "Makefile").read_text(), re.MULTILINE))
     for document in DOCUMENTS:
         text = (project / document).read_text()

@@ -8,6 +8,7 @@ boto3, moto and cfn-lint run in the generated projects' environment.
 
 import json
 import os
+import re
 import subprocess
 import zipfile
 from pathlib import Path
@@ -144,3 +145,12 @@ def test_bad_seed_inputs_are_one_line_and_build_nothing(arguments, expected, tmp
     assert seed_builder.main([*arguments, "--output-dir", str(tmp_path / "out")]) == 2
     assert expected in capsys.readouterr().err.strip().splitlines()[-1]
     assert not (tmp_path / "out").exists()
+
+
+def test_the_platform_guide_names_only_targets_and_files_the_template_has():
+    guide = (harness.TEMPLATE_DIR / "docs" / "sagemaker-projects.md").read_text()
+    makefile = (harness.TEMPLATE_DIR / "Makefile").read_text()
+    targets = set(re.findall(r"^([a-z-]+):", makefile, re.MULTILINE))
+    assert {"seed", "register"} <= set(re.findall(r"make ([a-z-]+)", guide)) <= targets
+    for path in re.findall(r"`((?:sagemaker_projects|tests|docs)/[\w./-]*)`", guide):
+        assert (harness.TEMPLATE_DIR / path).exists(), path
