@@ -8,6 +8,7 @@ CloudFormation makes for service-catalog.yml's resources run against moto where 
 and botocore's Stubber where it does not, with the exact parameters the template gives.
 """
 
+import fnmatch
 import json
 import os
 import socket
@@ -313,3 +314,36 @@ def test_service_catalog_resources_are_the_calls_studio_needs():
             )
             stubbed.associate_principal_with_portfolio(**resolve(properties["StudioSeesThePortfolio"], references))
     assert template["Resources"]["LaunchAsTheLaunchRole"]["DependsOn"] == "ProductInPortfolio"
+
+
+def test_the_launch_role_may_create_and_pass_every_role_a_project_makes_and_no_other(launcher):
+    """Roles are matched by the ends naming.py and project.yml give their names."""
+    policy = load_template(TEMPLATE_ROOT / "sagemaker_projects" / "registration.yml")["Resources"]["LaunchProjects"]
+    [roles] = [s for s in policy["Properties"]["PolicyDocument"]["Statement"] if s["Sid"] == "ProjectRoles"]
+    assert {"iam:CreateRole", "iam:DeleteRole", "iam:GetRole", "iam:PassRole", "iam:TagRole"} <= set(roles["Action"])
+    patterns = [resource["Fn::Sub"].rsplit("role/", 1)[1] for resource in roles["Resource"]]
+    project = {
+        "ProjectName": "Churn",
+        "ProjectId": "p-abcdefghijkl",
+        "DevAccountId": ACCOUNT,
+        "StagingAccountId": ACCOUNT,
+        "ProdAccountId": ACCOUNT,
+    }
+    parameters = launcher.stack_parameters({**project, "Stack": "cicd", "RepositoryId": "acme/churn"})
+    cicd = load_template(SEED_DIRS["github"] / "cicd.yml")["Resources"]
+    made_in_dev = [
+        parameters[resource["Properties"]["RoleName"]["Ref"]]
+        for resource in cicd.values()
+        if resource["Type"] == "AWS::IAM::Role"
+    ]
+    resources = load_template(SEED_DIRS["github"] / "project.yml")["Resources"]
+    made_in_dev += [
+        resource["Properties"]["RoleName"]["Fn::Sub"].replace("${SageMakerProjectId}", project["ProjectId"])
+        for resource in resources.values()
+        if resource["Type"] == "AWS::IAM::Role"
+    ]
+    assert len(made_in_dev) == 8
+    for role in made_in_dev:
+        assert [p for p in patterns if fnmatch.fnmatchcase(role, p)], role
+    # Each pattern stands for one kind of role: none matches all of them.
+    assert all(len([r for r in made_in_dev if fnmatch.fnmatchcase(r, p)]) == 1 for p in patterns)
