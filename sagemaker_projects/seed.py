@@ -154,6 +154,9 @@ def build(answers: dict[str, str], template_name: str | None, output_dir: Path) 
     unknown = sorted(set(answers) - set(harness.OPTIONS))
     if unknown:
         raise SeedError(f"{', '.join(unknown)}: not an option of the template; see cookiecutter.json")
+    for option, value in answers.items():
+        if option in harness.CHOICES and value not in harness.CHOICES[option]:
+            raise SeedError(f"{option} {value!r}: not supported; choose one of {', '.join(harness.CHOICES[option])}")
     with tempfile.TemporaryDirectory() as scratch:
         scratch = Path(scratch)
         try:
