@@ -16,10 +16,15 @@ SAMPLE_DATA = {"binary_classification": "breast_cancer.csv", "regression": "diab
 
 
 def prune(project_dir: Path, answers: dict) -> None:
-    """Delete the sample data the chosen problem type does not use."""
+    """Delete the sample data the chosen problem type does not use, and the captured traffic
+    of the other problem type's or framework's model."""
     for problem_type, file_name in SAMPLE_DATA.items():
         if problem_type != answers["problem_type"]:
             (project_dir / "data" / "sample" / file_name).unlink()
+    kept = f"{Path(SAMPLE_DATA[answers['problem_type']]).stem}-{answers['model_framework']}.jsonl"
+    for capture in (project_dir / "data" / "sample" / "capture").glob("*/*.jsonl"):
+        if capture.name != kept:
+            capture.unlink()
 
 
 def init_git(project_dir: Path, answers: dict) -> None:

@@ -41,7 +41,7 @@ def extra_of(path: Path) -> str | None:
     relative = path.relative_to(PACKAGE_DIR).parts
     if relative[0] == "pipeline":
         return "pipeline"
-    if relative[0] == "deploy" or relative == ("aws.py",):
+    if relative[0] == "deploy" or relative in (("aws.py",), ("monitor", "__main__.py")):
         return "deploy"
     return None
 

@@ -33,6 +33,10 @@ def test_end_to_end_run_registers_and_predicts(run_local, capsys):
     assert package["ModelApprovalStatus"] == settings.PENDING_APPROVAL
     assert package["RunId"] == run_dir.name
     assert json.loads((package_dir / "evaluation.json").read_text()) == report
+    # The registered version carries the drift baseline its traffic will be checked against.
+    assert package["DriftBaseline"] == "baseline.json"
+    baseline = (run_dir / "baseline" / "baseline.json").read_bytes()
+    assert (package_dir / "baseline.json").read_bytes() == baseline
     output = capsys.readouterr().out
     assert str(run_dir / "predict" / "predictions.csv") in output
     assert f"{settings.PRIMARY_METRIC} = " in output

@@ -61,6 +61,31 @@ RUNS_DIR = PROJECT_ROOT / "runs"
 STAGES_DIR = PROJECT_ROOT / "infra" / "stages"
 LOCAL_REGISTRY_DIR = PROJECT_ROOT / "model-registry"
 
+# Monitoring (monitor/): captured endpoint traffic is checked against the baseline of the data
+# the deployed model was trained on. `make monitor` checks the sample captures, the sample data
+# sent to this project's model (clean) and a drifted copy, and writes each report into a new
+# folder under MONITORING_DIR.
+SAMPLE_CAPTURES = {
+    kind: SAMPLE_DATA.parent / "capture" / kind / f"{SAMPLE_DATA.stem}-{MODEL_FRAMEWORK}.jsonl"
+    for kind in ("clean", "drifted")
+}
+MONITORING_DIR = PROJECT_ROOT / "monitoring"
+# A check finds drift when its statistic exceeds its threshold (docs/deployment.md, "Tune the
+# drift check"). Distances are Jensen-Shannon distances (base 2): 0 for the same distribution,
+# 1 for distributions with nothing in common. Shares are fractions of the captured rows.
+DRIFT_THRESHOLDS = {
+    "distribution": 0.2,  # distance of a feature's values from its training distribution
+    "prediction": 0.2,  # distance of the predictions from those on the test set
+    "missing_values": 0.05,  # rise of a feature's share of missing values since training
+    "unseen_categories": 0.01,  # share of a categorical feature's codes training never saw
+    "invalid_values": 0.01,  # share of a feature's values that are not numbers
+    "schema": 0.01,  # share of rows with other features than the schema's
+}
+# Distance thresholds of single features, for those that vary more (or less) than the rest.
+FEATURE_DRIFT_THRESHOLDS: dict[str, float] = {}
+# Fewer captured rows give no distance verdict: so small a sample says little of the traffic.
+DRIFT_MIN_ROWS = 100
+
 # Seed code of a SageMaker Projects template (`make seed` in the template): the answers above
 # are placeholders, and AWS names come from the project's environment (aws.check_project).
 SAGEMAKER_PROJECTS = {{ "True" if cookiecutter._sagemaker_projects == "yes" else "False" }}

@@ -3,6 +3,10 @@
 Change it here when the use case's data changes; `core.validate` enforces it on every load,
 so a renamed or retyped column stops the pipeline with a clear message instead of a bad model.
 Missing feature values are allowed (both model frameworks handle them); missing targets are not.
+
+Categorical features are numeric codes (a code stands for a kind, not an amount): the drift
+check (`monitor`) compares their frequencies and flags codes training never saw, instead of
+comparing them as numbers. Name them in CATEGORICAL_FEATURES, a subset of FEATURES.
 """
 
 TARGET = "target"
@@ -55,3 +59,10 @@ FEATURES = (
     "s6",
 {%- endif %}
 )
+{%- if cookiecutter.problem_type == "binary_classification" %}
+
+CATEGORICAL_FEATURES: tuple[str, ...] = ()
+{%- else %}
+
+CATEGORICAL_FEATURES: tuple[str, ...] = ("sex",)
+{%- endif %}

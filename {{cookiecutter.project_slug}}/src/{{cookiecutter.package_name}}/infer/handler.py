@@ -113,7 +113,7 @@ def _load_estimator(path: Path):
         raise _unloadable(path, repr(error)) from None
 
 
-def _media_type(content_type: str | None) -> str:
+def media_type(content_type: str | None) -> str:
     media_type = (content_type or "").split(";")[0].strip().lower()
     if media_type not in SUPPORTED:
         raise UnsupportedContentTypeError(
@@ -124,14 +124,14 @@ def _media_type(content_type: str | None) -> str:
 
 def input_fn(request_body: str | bytes, content_type: str) -> list:
     """Parse a request into rows of raw feature values (still unchecked)."""
-    media_type = _media_type(content_type)
-    text = _decoded(request_body)
-    if media_type == CSV:
-        return _csv_rows(text)
-    return _json_rows(_json_payload(text))
+    kind = media_type(content_type)
+    text = decoded(request_body)
+    if kind == CSV:
+        return csv_rows(text)
+    return json_rows(_json_payload(text))
 
 
-def _decoded(request_body: str | bytes) -> str:
+def decoded(request_body: str | bytes) -> str:
     if isinstance(request_body, str):
         return request_body
     try:
@@ -142,7 +142,12 @@ def _decoded(request_body: str | bytes) -> str:
         ) from None
 
 
-def _csv_rows(text: str) -> list[list[str]]:
+def csv_rows(text: str) -> list[list[str]]:
+    """The rows of a CSV request body (the drift check reads captured requests with it too)."""
+    if not any(special in text for special in '"\r') and len(text) < csv.field_size_limit():
+        # Without quotes or carriage returns, lines and commas are all the csv module would
+        # find; splitting is faster, and the drift check reads every captured request so.
+        return [line.split(",") for line in text.split("\n") if line]
     try:
         return [row for row in csv.reader(io.StringIO(text)) if row]
     except csv.Error as error:  # e.g. a field beyond the csv module's size limit
@@ -162,8 +167,8 @@ def _json_payload(text: str):
         raise InvalidRequestError(f"request body nests JSON too deeply; {JSON_SHAPES}") from None
 
 
-def _json_rows(payload) -> list:
-    """The instances of a JSON request; a single instance sent on its own is one row."""
+def json_rows(payload) -> list:
+    """The instances of a parsed JSON request; a single instance sent on its own is one row."""
     if isinstance(payload, dict):
         if "instances" not in payload:
             return [payload]  # one instance keyed by feature name
@@ -270,7 +275,7 @@ def output_fn(predictions: list[dict], accept: str) -> tuple[str, str]:
     Returns the body and its content type: the serving containers send a (body, type) pair
     with that type, and a bare body with the web server's default type.
     """
-    if _media_type(accept or JSON) == JSON:
+    if media_type(accept or JSON) == JSON:
         return json.dumps({"predictions": predictions}), JSON
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")

@@ -1,12 +1,13 @@
 """Run the whole pipeline on this machine: the same entry points SageMaker runs, in order.
 
-preprocess -> train -> evaluate -> quality gate -> register -> batch predict
+preprocess -> train -> evaluate and baseline -> quality gate -> register -> batch predict
 
 Each run writes under its own folder, `<runs>/<run-id>/<step>/`, mirroring the S3 layout, and
 never touches an earlier run. Registration writes a new version into a local model registry
 folder, `<registry>/<model-package-group>/<version>/`, with the approval status a SageMaker
-model package would get. A model below the quality threshold is not registered and the
-command exits with status 1. A run that fails before writing anything leaves no folder behind.
+model package would get and the drift baseline (`monitor`) its traffic is checked against.
+A model below the quality threshold is not registered and the command exits with status 1.
+A run that fails before writing anything leaves no folder behind.
 """
 
 import argparse
@@ -23,6 +24,8 @@ from ..data.__main__ import main as preprocess
 from ..evaluate.__main__ import main as evaluate
 from ..evaluate.core import metric_from_report
 from ..infer.__main__ import main as predict
+from ..monitor.__main__ import main as monitor
+from ..monitor.baseline import BASELINE_FILE
 from ..train.__main__ import main as train
 
 
@@ -37,6 +40,7 @@ class RunResult:
     run_dir: Path
     model_dir: Path
     report_path: Path
+    baseline_path: Path
     metric: str
     metric_value: float
     registered_dir: Path
@@ -52,9 +56,14 @@ def new_run_dir(runs_dir: Path) -> Path:
 
 
 def register(
-    model_dir: Path, report_path: Path, registry_dir: Path, group: str, run_id: str
+    model_dir: Path,
+    report_path: Path,
+    baseline_path: Path,
+    registry_dir: Path,
+    group: str,
+    run_id: str,
 ) -> Path:
-    """Copy the model and its report into the next free version of the local registry group."""
+    """Copy the model, its report and baseline into the next free version of the group."""
     group_dir = registry_dir / group
     group_dir.mkdir(parents=True, exist_ok=True)
     version = 1 + max(
@@ -68,12 +77,14 @@ def register(
             version += 1
     shutil.copytree(model_dir, version_dir / "model")
     shutil.copy2(report_path, version_dir / settings.REPORT_FILE)
+    shutil.copy2(baseline_path, version_dir / BASELINE_FILE)
     package = {
         "ModelPackageGroupName": group,
         "ModelPackageVersion": version,
         "ModelApprovalStatus": settings.PENDING_APPROVAL,
         "CreationTime": datetime.now(UTC).isoformat(),
         "RunId": run_id,
+        "DriftBaseline": BASELINE_FILE,
     }
     (version_dir / "model_package.json").write_text(json.dumps(package, indent=2) + "\n")
     return version_dir
@@ -118,6 +129,21 @@ def _run_steps(
         evaluate,
         ["--model-dir", model_dir, "--test-dir", splits / "test", "--output-dir", evaluation_dir],
     )
+    baseline_dir = run_dir / "baseline"
+    _step(
+        monitor,
+        [
+            "baseline",
+            "--train-dir",
+            splits / "train",
+            "--test-dir",
+            splits / "test",
+            "--model-dir",
+            model_dir,
+            "--output-dir",
+            baseline_dir,
+        ],
+    )
     report_path = evaluation_dir / settings.REPORT_FILE
     value = metric_from_report(json.loads(report_path.read_text()))
     if not value >= threshold:  # a NaN metric fails the gate too
@@ -125,7 +151,10 @@ def _run_steps(
             f"quality gate failed: {settings.PRIMARY_METRIC} {value:.4f} is below the threshold "
             f"{threshold}; the model was not registered (run: {run_dir})"
         )
-    registered_dir = register(model_dir, report_path, registry_dir, group, run_dir.name)
+    baseline_path = baseline_dir / BASELINE_FILE
+    registered_dir = register(
+        model_dir, report_path, baseline_path, registry_dir, group, run_dir.name
+    )
     predictions_path = run_dir / "predict" / "predictions.csv"
     _step(
         predict,
@@ -142,6 +171,7 @@ def _run_steps(
         run_dir,
         model_dir,
         report_path,
+        baseline_path,
         settings.PRIMARY_METRIC,
         value,
         registered_dir,
@@ -195,6 +225,7 @@ def main(argv: list[str] | None = None) -> int:
     print(json.dumps(report, indent=2))
     print(f"model:       {result.model_dir}")
     print(f"evaluation:  {result.report_path}")
+    print(f"baseline:    {result.baseline_path}")
     print(f"registered:  {result.registered_dir} ({settings.PENDING_APPROVAL})")
     print(f"predictions: {result.predictions_path}")
     return 0
