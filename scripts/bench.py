@@ -3,10 +3,12 @@
 Times what a user waits for: a default render, the local end-to-end run (also with every core
 kept busy by other processes, as on a loaded CI machine), the generated test suite and the
 SageMaker Pipeline definition (each a fresh process, imports included), the import of
-`<package>.infer`, and one single-row prediction through the serving handler.
+`<package>.infer`, one single-row prediction through the serving handler, the drift check of
+100,000 captured rows (a fresh process, imports included) and the import of what it loads.
 """
 
 import contextlib
+import json
 import os
 import statistics
 import subprocess
@@ -33,7 +35,25 @@ for _ in range(300):
     timings.append(time.perf_counter() - start)
 print(statistics.median(timings))
 """
-IMPORT_SCRIPT = f"import time; start = time.perf_counter(); import {PACKAGE}.infer; print(time.perf_counter() - start)"
+IMPORT_SCRIPT = "import time; start = time.perf_counter(); import {module}; print(time.perf_counter() - start)"
+MONITOR_MODULES = ", ".join(f"{PACKAGE}.monitor.{module}" for module in ("capture", "drift", "report"))
+DRIFT_ROWS = 100_000
+
+
+def captured_rows(project: Path, path: Path, rows: int) -> Path:
+    """A capture file of at least `rows` rows: the project's clean sample capture, repeated."""
+    lines = next((project / "data" / "sample" / "capture" / "clean").glob("*.jsonl")).read_text().splitlines()
+    per_line = [rows_in(json.loads(line)["captureData"]["endpointInput"]) for line in lines]
+    repeats = -(-rows // sum(per_line))
+    path.write_text("\n".join(lines * repeats) + "\n")
+    return path
+
+
+def rows_in(request: dict) -> int:
+    if request["observedContentType"] == "text/csv":
+        return len([line for line in request["data"].split("\n") if line])
+    payload = json.loads(request["data"])
+    return len(payload["instances"]) if isinstance(payload, dict) and "instances" in payload else 1
 
 
 def median_seconds(action, rounds: int) -> float:
@@ -86,9 +106,17 @@ def main() -> int:
         test_suite = median_seconds(lambda: run_in(project, test_command), rounds=3)
         definition_command = [python, "-m", f"{PACKAGE}.pipeline", "definition", "--output", os.devnull]
         definition = median_seconds(lambda: run_in(project, definition_command), rounds=5)
-        importing = printed_median([python, "-c", IMPORT_SCRIPT], project, rounds=9)
-        model_dir = next((project / "runs").iterdir()) / "train" / "model"
-        latency = printed_median([python, "-c", LATENCY_SCRIPT, str(model_dir)], project, rounds=3)
+        importing = printed_median([python, "-c", IMPORT_SCRIPT.format(module=f"{PACKAGE}.infer")], project, rounds=9)
+        run_dir = next((project / "runs").iterdir())
+        latency = printed_median([python, "-c", LATENCY_SCRIPT, str(run_dir / "train" / "model")], project, rounds=3)
+        capture = captured_rows(project, scratch / "capture.jsonl", DRIFT_ROWS)
+        reports = iter(range(100))
+        check_command = [python, "-m", f"{PACKAGE}.monitor", "check", "--capture", str(capture)]
+        check_command += ["--baseline", str(run_dir / "baseline" / "baseline.json")]
+        drift_check = median_seconds(
+            lambda: run_in(project, [*check_command, "--output-dir", str(scratch / f"drift-{next(reports)}")]), rounds=3
+        )
+        monitor_import = printed_median([python, "-c", IMPORT_SCRIPT.format(module=MONITOR_MODULES)], project, rounds=9)
 
     rows = [
         ("default render", render, 0.5),
@@ -98,6 +126,8 @@ def main() -> int:
         ("pipeline definition (SDK)", definition, 3.0),
         (f"import {PACKAGE}.infer", importing, 0.3),
         ("single-row prediction", latency, None),
+        (f"drift check, {DRIFT_ROWS:,} rows", drift_check, 5.0),
+        ("import of the drift check", monitor_import, 0.3),
     ]
     print(f"{'benchmark (median)':<28}{'seconds':>10}{'target':>10}")
     for name, seconds, target in rows:

@@ -56,3 +56,11 @@ def test_fresh_project_sets_up_and_runs_its_ci_with_make(render, project_python)
     definition = subprocess.run(command, cwd=project, capture_output=True, text=True, env=offline)
     assert definition.returncode == 0, definition.stderr[-3000:]
     assert json.loads(definition.stdout)["Version"] == "2020-12-01"
+    # A newcomer's `make monitor`: a local run for the baseline, then a clean and a drifting report.
+    make_monitor = ["make", "monitor", f"PYTHON={python}"]
+    monitor = subprocess.run(make_monitor, cwd=project, capture_output=True, text=True, env=env)
+    assert monitor.returncode == 0, monitor.stdout[-3000:] + monitor.stderr[-2000:]
+    clean, drifted = (part for part in monitor.stdout.split("monitor check")[1:])
+    assert "checked: no drift" in clean and "checked: drift in" in drifted
+    pages = sorted(path.read_text()[:300] for path in (project / "monitoring").glob("*/drift.html"))
+    assert len(pages) == 2 and "<title>Drift found" in pages[0] and "<title>No drift" in pages[1]

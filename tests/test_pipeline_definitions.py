@@ -36,11 +36,12 @@ def definition_of(project, python) -> dict:
 def test_definition_builds_for_each_combination(render, project_python, answers):
     built = definition_of(render(**answers), project_python())
     steps = {step["Name"]: step for step in built["Steps"]}
-    assert list(steps) == ["Preprocess", "Train", "Evaluate", "QualityGate"]
+    assert list(steps) == ["Preprocess", "Train", "Evaluate", "Baseline", "QualityGate"]
     repository = IMAGE_REPOSITORIES[answers["model_framework"]]
     train_image = steps["Train"]["Arguments"]["AlgorithmSpecification"]["TrainingImage"]
     assert f"/{repository}:" in train_image
-    assert f"/{repository}:" in steps["Evaluate"]["Arguments"]["AppSpecification"]["ImageUri"]
+    for name in ("Evaluate", "Baseline"):  # both load the model, with the library that fitted it
+        assert f"/{repository}:" in steps[name]["Arguments"]["AppSpecification"]["ImageUri"]
     assert "/sagemaker-scikit-learn:" in steps["Preprocess"]["Arguments"]["AppSpecification"]["ImageUri"]
     (condition,) = steps["QualityGate"]["Arguments"]["Conditions"]
     assert condition["LeftValue"]["Std:JsonGet"]["Path"] == METRIC_PATHS[answers["problem_type"]]

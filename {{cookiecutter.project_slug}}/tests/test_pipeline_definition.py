@@ -15,6 +15,7 @@ from conftest import TEST_ENVIRONMENT
 from {{ cookiecutter.package_name }} import naming, settings
 from {{ cookiecutter.package_name }}.evaluate.core import evaluate, metric_from_report
 from {{ cookiecutter.package_name }}.infer.handler import model_fn
+from {{ cookiecutter.package_name }}.monitor.baseline import BASELINE_FILE
 from {{ cookiecutter.package_name }}.pipeline import code, diagram
 
 definition = pytest.importorskip(
@@ -81,6 +82,7 @@ def test_steps_their_types_and_order(built):
         "Preprocess": "Processing",
         "Train": "Training",
         "Evaluate": "Processing",
+        "Baseline": "Processing",
         "QualityGate": "Condition",
         "Register": "RegisterModel",
         "QualityGateFailed": "Fail",
@@ -95,6 +97,10 @@ def test_steps_their_types_and_order(built):
     assert "Steps.Train.ModelArtifacts.S3ModelArtifacts" in evaluate_inputs
     assert "Steps.Preprocess.ProcessingOutputConfig.Outputs['test']" in evaluate_inputs
     assert "Steps.Evaluate.PropertyFiles.EvaluationReport" in json.dumps(gate["Conditions"])
+    baseline_inputs = json.dumps(steps["Baseline"]["Arguments"]["ProcessingInputs"])
+    assert "Steps.Train.ModelArtifacts.S3ModelArtifacts" in baseline_inputs
+    assert "Steps.Preprocess.ProcessingOutputConfig.Outputs['train']" in baseline_inputs
+    assert "Steps.Preprocess.ProcessingOutputConfig.Outputs['test']" in baseline_inputs
 
 
 def test_parameters_and_their_defaults(built):
@@ -154,6 +160,13 @@ def test_register_step_records_metrics_approval_and_serving_code(built):
     statistics = arguments["ModelMetrics"]["ModelQuality"]["Statistics"]
     assert statistics["ContentType"] == "application/json"
     assert statistics["S3Uri"]["Std:Join"]["Values"][-1] == settings.REPORT_FILE
+    # Every model version records the drift baseline its endpoint's traffic is checked against.
+    drift_baseline = arguments["ModelMetrics"]["ModelDataQuality"]["Statistics"]
+    assert drift_baseline["ContentType"] == "application/json"
+    assert drift_baseline["S3Uri"]["Std:Join"]["Values"] == [
+        {"Get": "Steps.Baseline.ProcessingOutputConfig.Outputs['baseline'].S3Output.S3Uri"},
+        BASELINE_FILE,
+    ]
     (container,) = arguments["InferenceSpecification"]["Containers"]
     assert container["ModelDataUrl"] == {"Get": "Steps.Train.ModelArtifacts.S3ModelArtifacts"}
     assert container["Environment"]["SAGEMAKER_PROGRAM"] == f"{PACKAGE}.infer.handler"
@@ -187,12 +200,15 @@ def test_jobs_run_the_package_entry_points_in_the_settings_images(built):
     for name, module, image in (
         ("Preprocess", "data", preprocess_image),
         ("Evaluate", "evaluate", framework_image),
+        ("Baseline", "monitor", framework_image),
     ):
         arguments = steps[name]["Arguments"]
         app = arguments["AppSpecification"]
+        command = {"ContainerArguments": ["baseline"]} if module == "monitor" else {}
         assert app == {
             "ImageUri": image,
             "ContainerEntrypoint": ["python3", "-m", f"{PACKAGE}.{module}"],
+            **command,
         }
         assert arguments["Environment"] == {"PYTHONPATH": definition.PROCESSING_CODE_DIR}
         code_input = next(i for i in arguments["ProcessingInputs"] if i["InputName"] == "code")
@@ -219,7 +235,7 @@ def test_every_output_follows_the_s3_layout(built):
     steps = steps_by_name(built)
     outputs = [
         output["S3Output"]["S3Uri"]["Std:Join"]["Values"]
-        for name in ("Preprocess", "Evaluate")
+        for name in ("Preprocess", "Evaluate", "Baseline")
         for output in steps[name]["Arguments"]["ProcessingOutputConfig"]["Outputs"]
     ]
     outputs.append(
@@ -232,6 +248,7 @@ def test_every_output_follows_the_s3_layout(built):
         ["preprocess", "validation"],
         ["preprocess", "test"],
         ["evaluate", "evaluation"],
+        ["baseline", "baseline"],
         ["train"],
     ]
     assert config.branch_root == f"s3://{config.names['artifact_bucket']}/{config.use_case}/main"

@@ -1,10 +1,13 @@
 """The SageMaker Pipeline: the package's own steps, run on SageMaker, gated, then registered.
 
     Preprocess -> Train -> Evaluate -> QualityGate -> Register (PendingManualApproval)
-                                                   \\-> QualityGateFailed
+                        \\-> Baseline ---------------/      \\-> QualityGateFailed
 
-Every job runs this package (see `code.py`) in a prebuilt image from `settings`: preprocess and
-evaluate as processing jobs, train as a training job. Outputs follow the S3 layout
+Every job runs this package (see `code.py`) in a prebuilt image from `settings`: preprocess,
+evaluate and the drift baseline (`monitor baseline`) as processing jobs, train as a training
+job. The registered model package records both the evaluation (model quality) and the drift
+baseline (data quality statistics), so each model version names the baseline its endpoint's
+traffic is checked against (infra/monitoring.yml). Outputs follow the S3 layout
 `<branch root>/<execution id>/<step>/<output>`; names come from `settings.load()`, so `main`,
 `dev` and feature branches get their own pipeline and model package group.
 
@@ -20,6 +23,7 @@ import os
 from dataclasses import asdict
 
 from .. import settings
+from ..monitor.baseline import BASELINE_FILE
 from ..train.hyperparameters import Hyperparameters
 from .code import PACKAGE, CodeBundle
 from .parameters import pipeline_parameters
@@ -200,7 +204,7 @@ def build(
         values = [config.branch_root, ExecutionVariables.PIPELINE_EXECUTION_ID, step]
         return Join(on="/", values=[*values, output] if output else values)
 
-    def processing_step(name, module, image_uri, inputs, outputs, property_files=()):
+    def processing_step(name, module, image_uri, inputs, outputs, property_files=(), arguments=()):
         """A processing job that runs `python3 -m <package>.<module>` with the code mounted."""
         processor = Processor(
             role=role_arn,
@@ -216,7 +220,9 @@ def build(
         code_input = _input("code", code_files, PROCESSING_CODE_DIR)
         return ProcessingStep(
             name=name,
-            step_args=processor.run(inputs=[code_input, *inputs], outputs=outputs),
+            step_args=processor.run(
+                inputs=[code_input, *inputs], outputs=outputs, arguments=list(arguments) or None
+            ),
             property_files=list(property_files),
             cache_config=CACHE,
             retry_policies=RETRY_POLICIES,
@@ -286,6 +292,21 @@ def build(
         property_files=[report],
     )
     evaluation_dir = evaluate.properties.ProcessingOutputConfig.Outputs["evaluation"].S3Output.S3Uri
+    baseline = processing_step(
+        "Baseline",
+        "monitor",
+        framework_image,
+        inputs=[
+            _input("model", model_data, f"{PROCESSING_DIR}/model"),
+            _input("train", split_uri["train"], f"{PROCESSING_DIR}/train"),
+            _input("test", split_uri["test"], f"{PROCESSING_DIR}/test"),
+        ],
+        outputs=[
+            _output("baseline", run_uri("baseline", "baseline"), f"{PROCESSING_DIR}/baseline")
+        ],
+        arguments=["baseline"],
+    )
+    baseline_dir = baseline.properties.ProcessingOutputConfig.Outputs["baseline"].S3Output.S3Uri
     metric = JsonGet(step_name=evaluate.name, property_file=report, json_path=METRIC_PATH)
 
     register = ModelStep(
@@ -312,7 +333,12 @@ def build(
                 model_statistics=MetricsSource(
                     content_type="application/json",
                     s3_uri=Join(on="/", values=[evaluation_dir, settings.REPORT_FILE]),
-                )
+                ),
+                # The drift baseline: where monitoring finds what this model was trained on.
+                model_data_statistics=MetricsSource(
+                    content_type="application/json",
+                    s3_uri=Join(on="/", values=[baseline_dir, BASELINE_FILE]),
+                ),
             ),
             customer_metadata_properties={
                 "branch": config.branch,
@@ -346,6 +372,6 @@ def build(
     return Pipeline(
         name=names["pipeline_name"],
         parameters=list(parameters.values()),
-        steps=[preprocess, train, evaluate, gate],
+        steps=[preprocess, train, evaluate, baseline, gate],
         sagemaker_session=pipeline_session,
     )
