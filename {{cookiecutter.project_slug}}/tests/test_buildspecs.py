@@ -137,22 +137,39 @@ def test_train_publishes_and_runs_the_branchs_pipeline_recording_commit_and_buil
 # --- deploy.yml ---
 
 
-def register(session, endpoint: str, statuses: list[str], create_group=True) -> list[str]:
+# What the Register step records of a model (test_pipeline_definition.py): its serving image
+# and code, and its drift baseline among its metrics.
+SERVING_IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.9-0"
+CODE_ROOT = "s3://bucket/use-case/main/code/0123abcd/"
+BASELINE_URI = "s3://bucket/use-case/main/execution/baseline/baseline.json"
+
+
+def register(
+    session, endpoint: str, statuses: list[str], create_group=True, with_baseline=True
+) -> list[str]:
     """One package per status in main's model package group, oldest first; their ARNs."""
     sagemaker = session.client("sagemaker", endpoint_url=endpoint)
     group = settings.load({**TEST_ENVIRONMENT, "BRANCH_NAME": "main"}).names["model_package_group"]
     if create_group:
         sagemaker.create_model_package_group(ModelPackageGroupName=group)
+    container = {
+        "Image": SERVING_IMAGE,
+        "ModelDataUrl": "s3://bucket/model.tar.gz",
+        "Environment": {"SAGEMAKER_SUBMIT_DIRECTORY": CODE_ROOT + "sourcedir.tar.gz"},
+    }
     specification = {
-        "Containers": [{"Image": "image", "ModelDataUrl": "s3://bucket/model.tar.gz"}],
+        "Containers": [container],
         "SupportedContentTypes": ["text/csv", "application/json"],
         "SupportedResponseMIMETypes": ["text/csv", "application/json"],
     }
+    statistics = {"ContentType": "application/json", "S3Uri": BASELINE_URI}
+    metrics = {"ModelDataQuality": {"Statistics": statistics}} if with_baseline else {}
     return [
         sagemaker.create_model_package(
             ModelPackageGroupName=group,
             ModelApprovalStatus=status,
             InferenceSpecification=specification,
+            ModelMetrics=metrics,
         )["ModelPackageArn"]
         for status in statuses
     ]
@@ -195,7 +212,31 @@ def test_deploy_configures_both_stages_for_the_newest_approved_model(
         assert f":kms:{settings.AWS_REGION}:{account}:alias/" in parameters["EndpointKeyArn"]
         assert parameters["DataCaptureUri"].startswith(f"s3://{config.capture_bucket(stage)}/")
         assert configuration["Tags"]["git-commit"] == COMMIT
-    assert sorted(p.name for p in prepared.iterdir()) == ["prod.json", "staging.json"]
+        # Its monitoring checks the traffic against the deployed model's own baseline.
+        monitoring = json.loads((prepared / f"{stage}-monitoring.json").read_text())["Parameters"]
+        assert monitoring["BaselineUri"] == BASELINE_URI
+        assert monitoring["ImageUri"] == SERVING_IMAGE
+        assert monitoring["CodeUri"] == CODE_ROOT + "src/"
+        endpoint = config.names[f"{stage}_endpoint"]
+        assert monitoring["CaptureUri"] == f"{parameters['DataCaptureUri']}{endpoint}/AllTraffic/"
+        assert monitoring["DriftCheckRoleArn"] == config.role_arn(account, "drift_check_role")
+        assert monitoring["RetrainOnDrift"] == ("true" if stage == "prod" else "false")
+    assert sorted(p.name for p in prepared.iterdir()) == [
+        "prod-monitoring.json",
+        "prod.json",
+        "staging-monitoring.json",
+        "staging.json",
+    ]
+
+
+def test_a_model_without_a_drift_baseline_is_not_deployed(dev_account, moto_endpoint, tmp_path):
+    session, credentials = dev_account
+    register(session, moto_endpoint, ["Approved"], with_baseline=False)
+    result, prepared = prepare(tmp_path, moto_endpoint, credentials)
+    assert result.returncode == 1
+    [line] = result.stderr.strip().splitlines()
+    assert "records no drift baseline" in line and "nothing was deployed" in line
+    assert not prepared.exists()
 
 
 def test_a_repeated_approval_event_deploys_nothing_twice(dev_account, moto_endpoint, tmp_path):

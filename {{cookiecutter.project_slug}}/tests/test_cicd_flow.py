@@ -145,19 +145,25 @@ def test_deploy_goes_staging_then_test_then_a_person_then_prod(resources):
         "REDEPLOY": "#{variables.Redeploy}",
     }
     for stage, account in (("Staging", STAGING), ("Prod", PROD)):
-        [action] = actions[stage]
-        assert action["ActionTypeId"]["Provider"] == "CloudFormation"
-        assert action["RoleArn"] == CONFIG.role_arn(account, "deploy_role")
-        assert action["Configuration"]["RoleArn"] == CONFIG.role_arn(account, "cfn_execution_role")
-        assert (
-            action["Configuration"]["StackName"] == CONFIG.names[f"{stage.lower()}_endpoint_stack"]
-        )
-        assert action["Configuration"]["TemplateConfiguration"] == f"Prepared::{stage.lower()}.json"
+        # The endpoint first, then its monitoring against the model it now serves.
+        endpoint, monitoring = sorted(actions[stage], key=lambda action: action["RunOrder"])
+        assert (endpoint["RunOrder"], monitoring["RunOrder"]) == (1, 2)
+        for action, template, stack, configuration in (
+            (endpoint, "endpoint.yml", "endpoint_stack", f"{stage.lower()}.json"),
+            (monitoring, "monitoring.yml", "monitoring_stack", f"{stage.lower()}-monitoring.json"),
+        ):
+            settings_ = action["Configuration"]
+            assert action["ActionTypeId"]["Provider"] == "CloudFormation"
+            assert action["RoleArn"] == CONFIG.role_arn(account, "deploy_role")
+            assert settings_["RoleArn"] == CONFIG.role_arn(account, "cfn_execution_role")
+            assert settings_["StackName"] == CONFIG.names[f"{stage.lower()}_{stack}"]
+            assert settings_["TemplatePath"] == f"Source::infra/{template}"
+            assert settings_["TemplateConfiguration"] == f"Prepared::{configuration}"
     if not CODECOMMIT:
         [branches] = push_branches(deploy)
         assert branches == {"Includes": ["main"]}
         paths = deploy["Triggers"][0]["GitConfiguration"]["Push"][0]["FilePaths"]["Includes"]
-        assert paths == ["infra/endpoint.yml", "infra/stages/**"]
+        assert paths == ["infra/endpoint.yml", "infra/monitoring.yml", "infra/stages/**"]
 
 
 def test_only_codebuild_reads_a_clone_ref_source(resources):

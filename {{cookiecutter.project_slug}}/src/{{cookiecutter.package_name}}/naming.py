@@ -87,6 +87,13 @@ EVENT_RULE = Rule("EventBridge rule", r"[.\-_A-Za-z0-9]+", 64)
 ALARM = Rule("CloudWatch alarm", r"[^\x00-\x1f]+", 255)
 SCALING_POLICY = Rule("Application Auto Scaling policy", r"[^\x00-\x1f:/]+", 256)
 KMS_ALIAS = Rule("KMS alias", r"alias/[a-zA-Z0-9/_-]+", 256)
+SCHEDULE = Rule("EventBridge Scheduler schedule", r"[0-9a-zA-Z_.-]+", 64)
+SNS_TOPIC = Rule("SNS topic", r"[A-Za-z0-9_-]+", 256)
+METRIC_NAMESPACE = Rule("CloudWatch namespace", r"[A-Za-z0-9._/#:-]+", 255)
+POLICY_STATEMENT = Rule("event bus policy statement", r"[a-zA-Z0-9-_]+", 64)
+# A processing job's name is <prefix>-<EventBridge Scheduler execution id> (at most 36), and
+# SageMaker allows 63 characters.
+JOB_NAME_PREFIX = Rule("processing job name prefix", r"[a-zA-Z0-9](-*[a-zA-Z0-9])*", 26)
 
 # The deployment stages, in the order a model reaches them.
 STAGES = ("staging", "prod")
@@ -145,15 +152,17 @@ def bucket_name(use_case: str, account_id: str, region: str) -> str:
     return f"{use_case}-ml-{account_id}-{region}"
 
 
-def connection_name(use_case: str) -> str:
-    """The git connection's name: the use case, cut to CodeConnections' 32 characters.
+def cut_name(name: str, limit: int) -> str:
+    """`name`, or when longer than `limit` its start and 4 hex of its hash: distinct still."""
+    if len(name) <= limit:
+        return name
+    digest = hashlib.sha256(name.encode()).hexdigest()[:_HASH_CHARS]
+    return f"{name[: limit - _HASH_CHARS - 1].rstrip('-')}-{digest}"
 
-    A cut name ends in 4 hex of the full name's hash, so two long use cases stay distinct.
-    """
-    if len(use_case) <= CONNECTION.max_length:
-        return use_case
-    digest = hashlib.sha256(use_case.encode()).hexdigest()[:_HASH_CHARS]
-    return f"{use_case[: CONNECTION.max_length - _HASH_CHARS - 1].rstrip('-')}-{digest}"
+
+def connection_name(use_case: str) -> str:
+    """The git connection's name: the use case, cut to CodeConnections' 32 characters."""
+    return cut_name(use_case, CONNECTION.max_length)
 
 
 def derive_names(use_case: str, branch: str, account_id: str, region: str) -> dict[str, Name]:
@@ -190,6 +199,10 @@ def derive_names(use_case: str, branch: str, account_id: str, region: str) -> di
         "train_codepipeline": Name(f"{use_case}-train{suffix}", CODEPIPELINE),
         "deploy_codepipeline": Name(f"{use_case}-deploy", CODEPIPELINE),
         "approval_rule": Name(f"{use_case}-model-approved", EVENT_RULE),
+        # Retraining (cicd.yml): on prod's drift alarm, and on a schedule (off by default).
+        "retrain_on_drift_rule": Name(f"{use_case}-retrain-on-drift", EVENT_RULE),
+        "retrain_schedule_rule": Name(f"{use_case}-retrain-schedule", EVENT_RULE),
+        "drift_events_statement": Name(f"{use_case}-prod-drift-alarms", POLICY_STATEMENT),
         "cicd_stack": Name(f"{use_case}-cicd", STACK),
         # In each staging and prod account (target-account.yml).
         "target_account_stack": Name(f"{use_case}-target-account", STACK),
@@ -198,6 +211,11 @@ def derive_names(use_case: str, branch: str, account_id: str, region: str) -> di
         "model_execution_role": Name(f"{use_case}-model-execution", IAM_ROLE),
         "integration_test_role": Name(f"{use_case}-integration-test", IAM_ROLE),
         "endpoint_key_alias": Name(f"alias/{use_case}-endpoints", KMS_ALIAS),
+        # The scheduled drift check's job, its schedule's role, and prod's alarm forwarding.
+        "drift_check_role": Name(f"{use_case}-drift-check", IAM_ROLE),
+        "drift_schedule_role": Name(f"{use_case}-drift-schedule", IAM_ROLE),
+        "alarm_forwarding_role": Name(f"{use_case}-alarm-forwarding", IAM_ROLE),
+        "drift_metrics_namespace": Name(f"{use_case}/drift", METRIC_NAMESPACE),
     }
     for stage in STAGES:
         endpoint = f"{use_case}-{stage}"
@@ -206,6 +224,18 @@ def derive_names(use_case: str, branch: str, account_id: str, region: str) -> di
         names[f"{stage}_errors_alarm"] = Name(f"{endpoint}-5xx-errors", ALARM)
         names[f"{stage}_latency_alarm"] = Name(f"{endpoint}-model-latency", ALARM)
         names[f"{stage}_scaling_policy"] = Name(f"{endpoint}-invocations", SCALING_POLICY)
+        # infra/monitoring.yml, deployed after each stage's endpoint.
+        names[f"{stage}_monitoring_stack"] = Name(f"{use_case}-monitoring-{stage}", STACK)
+        names[f"{stage}_drift_schedule"] = Name(f"{endpoint}-drift-check", SCHEDULE)
+        names[f"{stage}_drift_job_prefix"] = Name(
+            cut_name(f"{endpoint}-drift", JOB_NAME_PREFIX.max_length), JOB_NAME_PREFIX
+        )
+        names[f"{stage}_alert_topic"] = Name(f"{endpoint}-alerts", SNS_TOPIC)
+        names[f"{stage}_drift_alarm"] = Name(f"{endpoint}-drift", ALARM)
+        names[f"{stage}_drift_check_missing_alarm"] = Name(f"{endpoint}-drift-check-missing", ALARM)
+        names[f"{stage}_errors_alert"] = Name(f"{endpoint}-5xx-errors-alert", ALARM)
+        names[f"{stage}_latency_alert"] = Name(f"{endpoint}-model-latency-alert", ALARM)
+        names[f"{stage}_alarm_forwarding_rule"] = Name(f"{endpoint}-drift-to-dev", EVENT_RULE)
     return names
 
 

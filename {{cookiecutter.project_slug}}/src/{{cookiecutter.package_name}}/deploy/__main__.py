@@ -2,7 +2,8 @@
 
   stack-parameters  print the parameters of infra/cicd.yml or infra/target-account.yml
   prepare           find the newest Approved model of main's group, claim it, and write the
-                    stage configurations (<output-dir>/staging.json, prod.json)
+                    stage configurations (<output-dir>/staging.json, prod.json, and the
+                    monitoring's staging-monitoring.json, prod-monitoring.json)
   integration-test  call the staging endpoint as a client would; write a JUnit report
 
 Deployments always come from main, so names are main's whatever branch is checked out.
@@ -60,7 +61,11 @@ def command_prepare(args, config) -> int:
     except release.ReleaseError as error:
         print(f"{PROGRAM}: {error}", file=sys.stderr)
         return 1
-    stages = ", ".join(str(args.output_dir / f"{stage}.json") for stage in naming.STAGES)
+    stages = ", ".join(
+        str(args.output_dir / f"{stage}{part}.json")
+        for stage in naming.STAGES
+        for part in ("", "-monitoring")
+    )
     print(
         f"{PROGRAM}: model package version {package['ModelPackageVersion']} "
         f"({package['ModelPackageArn']}) at commit {commit[:12]}: wrote {stages}",

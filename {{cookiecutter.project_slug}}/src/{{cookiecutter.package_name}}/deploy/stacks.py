@@ -19,6 +19,16 @@ def _endpoint_names(names) -> dict[str, str]:
     }
 
 
+def _monitoring_names(names) -> dict[str, str]:
+    """What both stacks name of monitoring: its stacks and the roles target-account.yml makes."""
+    return {
+        "StagingMonitoringStackName": names["staging_monitoring_stack"],
+        "ProdMonitoringStackName": names["prod_monitoring_stack"],
+        "DriftCheckRoleName": names["drift_check_role"],
+        "AlarmForwardingRoleName": names["alarm_forwarding_role"],
+    }
+
+
 def _shared_role_names(names) -> dict[str, str]:
     """Roles that both stacks name: target-account.yml makes them, cicd.yml trusts them."""
     return {
@@ -49,6 +59,9 @@ def target_account(config: settings.Settings, account: str) -> dict[str, str]:
         "ArtifactBucketName": names["artifact_bucket"],
         "PipelineBucketName": names["pipeline_bucket"],
         **_endpoint_names(names),
+        **_monitoring_names(names),
+        "DriftScheduleRoleName": names["drift_schedule_role"],
+        "DriftMetricsNamespace": names["drift_metrics_namespace"],
     }
 
 
@@ -85,6 +98,11 @@ def cicd(config: settings.Settings, repository: str) -> dict[str, str]:
         **_shared_role_names(names),
         "StagingEndpointStackName": names["staging_endpoint_stack"],
         "ProdEndpointStackName": names["prod_endpoint_stack"],
+        **_monitoring_names(names),
+        "ProdDriftAlarmName": names["prod_drift_alarm"],
+        "DriftEventsStatementId": names["drift_events_statement"],
+        "RetrainOnDriftRuleName": names["retrain_on_drift_rule"],
+        "RetrainScheduleRuleName": names["retrain_schedule_rule"],
         "WorkBranchesPrefix": f"{config.use_case}/{naming.WORK_BRANCHES_SEGMENT}/",
     }
     if config.sagemaker_project_id:

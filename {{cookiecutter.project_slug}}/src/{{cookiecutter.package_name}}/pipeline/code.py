@@ -65,6 +65,13 @@ class CodeBundle:
         return buffer.getvalue()
 
 
+def files_uri_of(archive_uri: str) -> str:
+    """The prefix of the files beside an archive: where jobs mount a registered model's code."""
+    if not archive_uri.endswith("/" + ARCHIVE_NAME):
+        raise ValueError(f"{archive_uri!r} is not a code archive's URI (…/{ARCHIVE_NAME})")
+    return archive_uri.removesuffix(ARCHIVE_NAME) + "src/"
+
+
 def collect(package_dir: Path = PACKAGE_DIR) -> CodeBundle:
     """Read the package from disk (an editable checkout or an installed copy alike).
 
