@@ -128,6 +128,8 @@ def test_train_publishes_and_runs_the_branchs_pipeline_recording_commit_and_buil
     )["PipelineParameters"]
     assert {"Name": "GitCommit", "Value": COMMIT} in given
     assert {"Name": "CodeBuildId", "Value": BUILD_ID} in given
+    # No dated folder of data yet: the newest data is the input prefix itself.
+    assert {"Name": "InputDataUri", "Value": config.input_data_uri} in given
     # The model registered by that execution records both (test_pipeline_definition.py).
     sagemaker.describe_model_package_group(
         ModelPackageGroupName=config.names["model_package_group"]

@@ -20,6 +20,7 @@ pytest.importorskip(
 from {{ cookiecutter.package_name }}.pipeline.__main__ import (
     CommandError,
     check_bucket,
+    latest_data_uri,
     main,
     role_arn,
     wait,
@@ -78,6 +79,31 @@ def test_upsert_creates_then_updates_and_start_runs(mock_aws_account, monkeypatc
     execution_arn = capsys.readouterr().out.strip()
     executions = sagemaker.list_pipeline_executions(PipelineName=name)["PipelineExecutionSummaries"]
     assert [e["PipelineExecutionArn"] for e in executions] == [execution_arn]
+
+
+def test_latest_data_is_the_newest_folder_of_the_input_data(mock_aws_account, monkeypatch, capsys):
+    config = mock_aws_account
+    s3 = boto3.client("s3", region_name=config.region)
+    bucket, _, prefix = config.input_data_uri.removeprefix("s3://").partition("/")
+    assert latest_data_uri(s3, config) == config.input_data_uri  # no data yet: the prefix
+    s3.put_object(Bucket=bucket, Key=f"{prefix}loose.csv", Body=b"a")
+    assert latest_data_uri(s3, config) == config.input_data_uri  # files only: the prefix
+    for folder in ("2026-11-20", "2026-11-01", "2026-09-30"):
+        s3.put_object(Bucket=bucket, Key=f"{prefix}{folder}/part.csv", Body=b"a")
+    assert latest_data_uri(s3, config) == f"{config.input_data_uri}2026-11-20/"
+    # start --latest-data passes that folder to the execution, and refuses a second choice.
+    monkeypatch.setenv(settings.ROLE_ARN_VARIABLE, ROLE_ARN)
+    assert main(["upsert"]) == 0
+    capsys.readouterr()
+    given = ["--parameter", f"InputDataUri={config.input_data_uri}"]
+    assert main(["start", "--latest-data", *given]) == 2
+    assert "drop one of the two" in error_line(capsys)
+    assert main(["start", "--latest-data"]) == 0
+    execution = capsys.readouterr().out.strip()
+    parameters = boto3.client("sagemaker", region_name=config.region)
+    listed = parameters.list_pipeline_parameters_for_execution(PipelineExecutionArn=execution)
+    expected = {"Name": "InputDataUri", "Value": f"{config.input_data_uri}2026-11-20/"}
+    assert expected in listed["PipelineParameters"]
 
 
 def test_start_before_upsert_says_what_to_do(mock_aws_account, capsys):

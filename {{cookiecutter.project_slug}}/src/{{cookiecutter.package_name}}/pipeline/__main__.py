@@ -3,7 +3,8 @@
   definition  write the pipeline definition JSON (no AWS account needed)
   diagram     draw the pipeline as a Mermaid flowchart, or refresh the README's copy
   upsert      upload the package, create or update the model package group and the pipeline
-  start       start an execution; with --wait, follow it and fail unless it succeeds
+  start       start an execution; with --wait, follow it and fail unless it succeeds; with
+              --latest-data, on the newest folder of the input data (see `latest_data_uri`)
 
 Names, region and branch come from `settings.load()`. The jobs' IAM role comes from --role-arn
 or $SAGEMAKER_PIPELINE_ROLE_ARN; `definition` and `diagram` fall back to the role name that
@@ -250,12 +251,34 @@ def wait(
         sleep(min(poll, remaining))
 
 
+def latest_data_uri(s3_client, config: settings.Settings) -> str:
+    """The newest data: the last folder, in name order, of the input data prefix, e.g.
+    `input-data/2026-11-30/` (dated names sort in time); the prefix itself if it has none.
+
+    Each dataset gets a folder of its own because the pipeline's cache knows data only by its
+    URI: new files under a URI it has seen would be served the old results (README).
+    """
+    bucket, _, prefix = config.input_data_uri.removeprefix("s3://").partition("/")
+    paginator = s3_client.get_paginator("list_objects_v2")
+    pages = paginator.paginate(
+        Bucket=bucket, Prefix=prefix, Delimiter="/", ExpectedBucketOwner=config.dev_account_id
+    )
+    folders = sorted(item["Prefix"] for page in pages for item in page.get("CommonPrefixes", []))
+    return f"s3://{bucket}/{folders[-1]}" if folders else config.input_data_uri
+
+
 def command_start(args, config) -> int:
     import boto3
 
     given = parse_parameters(args.parameter, config)
+    if args.latest_data and any(p["Name"] == "InputDataUri" for p in given):
+        raise CommandError("--latest-data picks InputDataUri itself; drop one of the two")
     boto_session = boto3.Session(region_name=config.region)
     check_account(boto_session, config)
+    if args.latest_data:
+        uri = latest_data_uri(boto_session.client("s3"), config)
+        given.append({"Name": "InputDataUri", "Value": uri})
+        print(f"pipeline: training on the newest data, {uri}", file=sys.stderr)
     client = boto_session.client("sagemaker")
     name = config.names["pipeline_name"]
     try:
@@ -309,6 +332,9 @@ def argument_parser() -> argparse.ArgumentParser:
 
     start = commands.add_parser("start", help="start an execution")
     start.add_argument("--parameter", action="append", default=[], metavar="NAME=VALUE")
+    start.add_argument(
+        "--latest-data", action="store_true", help="train on the input data's newest folder"
+    )
     start.add_argument("--wait", action="store_true", help="follow the execution to its end")
     start.add_argument("--timeout", type=float, default=4 * 3600, help="seconds (default: 4 h)")
     start.add_argument("--poll", type=float, default=30, help="seconds between checks")
