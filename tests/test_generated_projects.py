@@ -12,7 +12,12 @@ OTHER_PYTHONS = [version for version in harness.CHOICES["python_version"] if ver
 # The generated CI/CD tests (templates, branch flow, buildspecs against moto). They depend on the
 # problem type (the integration test's checks), not on the framework or the Python version, so
 # they run with the scikit-learn combinations and the rest of the suite runs everywhere.
-CI_TESTS = ["tests/test_buildspecs.py", "tests/test_cicd_flow.py", "tests/test_infra.py"]
+CI_TESTS = [
+    "tests/test_buildspecs.py",
+    "tests/test_cicd_flow.py",
+    "tests/test_infra.py",
+    "tests/test_monitoring_infra.py",
+]
 
 
 def run_suite(project, python, with_ci_tests: bool = True) -> subprocess.CompletedProcess:

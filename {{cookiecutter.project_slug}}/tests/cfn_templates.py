@@ -28,7 +28,7 @@ def resolve(value, parameters: dict, template: dict | None = None):
     """`value` with every intrinsic function CloudFormation would evaluate, evaluated.
 
     A resource's Ref or GetAtt becomes "<resource>" or "<resource>.<attribute>"; conditions come
-    from `template`'s Conditions (only Equals, Not of them).
+    from `template`'s Conditions (only Equals, Not and And of them).
     """
     if isinstance(value, list):
         return [resolve(item, parameters, template) for item in value]
@@ -56,6 +56,8 @@ def condition_holds(name: str, parameters: dict, template: dict) -> bool:
     def evaluate(expression) -> bool:
         if "Fn::Not" in expression:
             return not evaluate(expression["Fn::Not"][0])
+        if "Fn::And" in expression:
+            return all(evaluate(part) for part in expression["Fn::And"])
         if "Fn::Equals" in expression:
             left, right = resolve(expression["Fn::Equals"], parameters, template)
             return left == right
