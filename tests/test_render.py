@@ -63,9 +63,11 @@ def test_combinations_render_clean_code_and_keep_only_their_data(render, answers
     harness.parse_structured_files(project)
     assert ruff(project, "check").returncode == 0
     assert ruff(project, "format", "--check").returncode == 0
-    samples = [path.name for path in (project / "data" / "sample").iterdir()]
-    expected = "breast_cancer.csv" if answers["problem_type"] == "binary_classification" else "diabetes.csv"
-    assert samples == [expected]
+    sample = project / "data" / "sample"
+    samples = sorted(str(path.relative_to(sample)) for path in sample.rglob("*") if path.is_file())
+    dataset = "breast_cancer" if answers["problem_type"] == "binary_classification" else "diabetes"
+    capture = f"{dataset}-{answers['model_framework']}.jsonl"
+    assert samples == sorted([f"{dataset}.csv", f"capture/clean/{capture}", f"capture/drifted/{capture}"])
     dependencies = tomllib.loads((project / "pyproject.toml").read_text())["project"]["dependencies"]
     assert any(dep.startswith("xgboost") for dep in dependencies) == (answers["model_framework"] == "xgboost")
 

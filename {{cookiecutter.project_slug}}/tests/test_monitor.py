@@ -384,3 +384,26 @@ def test_metric_data_fits_put_metric_data(profile):
     score = next(datum for datum in data if datum["MetricName"] == "DriftScore")
     assert score["Value"] == pytest.approx(result.score) and score["Value"] > 1
     assert len(data) == 2 + len(schema.FEATURES) + 1
+
+
+def test_an_aws_refusal_is_one_line(mock_aws, profile, tmp_path, capsys):
+    (tmp_path / "baseline.json").write_text(json.dumps(profile))
+    arguments = [
+        "check",
+        "--baseline",
+        str(tmp_path / "baseline.json"),
+        "--capture",
+        "s3://no-such-bucket/capture/",
+        "--hours",
+        "24",
+        "--region",
+        mock_aws.region,
+        "--output-dir",
+        str(tmp_path / "report"),
+    ]
+    assert main(arguments) == 2
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith("monitor: error: AWS refused ListObjectsV2: NoSuchBucket")
+    assert not (tmp_path / "report").exists()
+    assert main(arguments[:5]) == 2  # no period given
+    assert "needs --hours" in capsys.readouterr().err

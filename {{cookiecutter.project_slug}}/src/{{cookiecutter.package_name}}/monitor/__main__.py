@@ -17,7 +17,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from .. import settings, threads
+from .. import aws, settings, threads
 
 PROCESSING_DIR = Path("/opt/ml/processing")
 PROGRAM = "monitor"
@@ -57,7 +57,7 @@ def command_baseline(args) -> int:
             model = load_model(args.model_dir, Path(scratch))
             predictions = predict_array(model, features_and_target(test)[0])
     except (DataValidationError, FileNotFoundError, InvalidModelError) as error:
-        raise SystemExit(f"{PROGRAM}: error: {error}") from None
+        raise aws.CommandError(str(error)) from None
     args.output_dir.mkdir(parents=True, exist_ok=True)
     path = args.output_dir / BASELINE_FILE
     path.write_text(json.dumps(build(train, predictions), indent=2) + "\n")
@@ -76,7 +76,9 @@ def command_check(args) -> int:
     from . import baseline, capture, drift, metrics, report
 
     if bool(args.metrics_namespace) != bool(args.endpoint_name):
-        raise SystemExit(f"{PROGRAM}: error: --metrics-namespace needs --endpoint-name, and back")
+        raise aws.CommandError("--metrics-namespace and --endpoint-name go together; give both")
+    if args.capture.startswith("s3://") and args.hours is None:
+        raise aws.CommandError("an s3:// capture needs --hours (and --until) to pick the period")
     threads.limit(PROGRAM)
     period = window(args)
     try:
@@ -99,7 +101,7 @@ def command_check(args) -> int:
         output_dir = args.output_dir or new_report_dir()
         json_path, html_path = report.write(output_dir, report.violations(result, context), result)
     except (OSError, baseline.BaselineError, capture.CaptureError) as error:
-        raise SystemExit(f"{PROGRAM}: error: {error}") from None
+        raise aws.CommandError(str(error)) from None
     if args.metrics_namespace:
         import boto3
 
@@ -177,16 +179,13 @@ def argument_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = argument_parser().parse_args(argv)
-    if args.command == "check" and args.capture.startswith("s3://") and args.hours is None:
-        print(f"{PROGRAM}: error: an s3:// capture needs --hours (and --until)", file=sys.stderr)
-        return 2
+    if args.command == "check" and (args.capture.startswith("s3://") or args.metrics_namespace):
+        return aws.run(PROGRAM, lambda: args.run(args))  # AWS's errors as one line too
     try:
         return args.run(args)
-    except SystemExit as exit_:
-        if isinstance(exit_.code, str):
-            print(exit_.code, file=sys.stderr)
-            return 2
-        raise
+    except aws.CommandError as error:
+        print(f"{PROGRAM}: error: {error}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":
