@@ -1,8 +1,8 @@
 """infra/ passes cfn-lint and checkov for every git provider, in one account and in three.
 
 Each variant runs the generated tests of its templates (cfn-lint with no finding, every name a
-parameter within AWS's limits) and of its branch flow, with the generated projects'
-environment; checkov scans every variant's infra/ in one run, from an environment of its own
+parameter within AWS's limits), of its branch flow and of its monitoring, with the generated
+projects' environment; checkov scans every variant's infra/ in one run, from an environment of its own
 at the generated Makefile's pin (it pins an old boto3 that would break moto). The generated
 buildspec tests run with the default provider's suite (test_generated_projects.py).
 """
@@ -20,7 +20,7 @@ THREE_ACCOUNTS = {
 }
 VARIANTS = [{"git_provider": provider} for provider in harness.CHOICES["git_provider"]]
 VARIANTS.append({"git_provider": "github", **THREE_ACCOUNTS})
-TEMPLATES = ["cicd.yml", "endpoint.yml", "target-account.yml"]
+TEMPLATES = ["cicd.yml", "endpoint.yml", "monitoring.yml", "target-account.yml"]
 
 
 def variant_id(answers: dict) -> str:
@@ -40,7 +40,7 @@ def projects(tmp_path_factory):
 def test_generated_infra_and_flow_tests_pass(projects, project_python, variant):
     project = projects[variant]
     assert sorted(path.name for path in (project / "infra").glob("*.yml")) == TEMPLATES
-    tests = ["tests/test_infra.py", "tests/test_cicd_flow.py"]
+    tests = ["tests/test_infra.py", "tests/test_cicd_flow.py", "tests/test_monitoring_infra.py"]
     command = [str(project_python()), "-m", "pytest", "-q", "-p", "no:cacheprovider", *tests]
     suite = subprocess.run(command, cwd=project, capture_output=True, text=True)
     assert suite.returncode == 0, suite.stdout[-4000:]

@@ -347,3 +347,13 @@ def test_the_launch_role_may_create_and_pass_every_role_a_project_makes_and_no_o
         assert [p for p in patterns if fnmatch.fnmatchcase(role, p)], role
     # Each pattern stands for one kind of role: none matches all of them.
     assert all(len([r for r in made_in_dev if fnmatch.fnmatchcase(r, p)]) == 1 for p in patterns)
+
+
+def test_the_launch_role_may_open_the_default_bus_to_prods_drift_alarms():
+    """cicd.yml's bus policy, made in a project whose prod is another account."""
+    cicd = load_template(SEED_DIRS["github"] / "cicd.yml")["Resources"]
+    assert cicd["DriftEventsFromProd"]["Properties"]["EventBusName"] == "default"
+    policy = load_template(TEMPLATE_ROOT / "sagemaker_projects" / "registration.yml")["Resources"]["LaunchProjects"]
+    [statement] = [s for s in policy["Properties"]["PolicyDocument"]["Statement"] if s["Sid"] == "DriftAlarmsFromProd"]
+    assert {"events:PutPermission", "events:RemovePermission"} <= set(statement["Action"])
+    assert statement["Resource"]["Fn::Sub"].endswith(":event-bus/default")
