@@ -407,3 +407,30 @@ def test_an_aws_refusal_is_one_line(mock_aws, profile, tmp_path, capsys):
     assert not (tmp_path / "report").exists()
     assert main(arguments[:5]) == 2  # no period given
     assert "needs --hours" in capsys.readouterr().err
+
+
+def test_worker_processes_read_the_same_traffic(monkeypatch, tmp_path):
+    monkeypatch.setattr(capture, "MIN_LINES_PER_WORKER", 50)
+    folder = tmp_path / "capture"
+    folder.mkdir()
+    lines = settings.SAMPLE_CAPTURES["drifted"].read_text().splitlines()
+    (folder / "a.jsonl").write_text("\n".join(lines[:100]))
+    (folder / "b.jsonl").write_text("\n".join(lines[100:]))
+    alone, shared = (capture.read(str(folder), workers=count) for count in (1, 3))
+    for name in schema.FEATURES:  # the same rows, in another order (requests by content type)
+        np.testing.assert_array_equal(np.sort(alone.values[name]), np.sort(shared.values[name]))
+    np.testing.assert_array_equal(np.sort(alone.predictions), np.sort(shared.predictions))
+    for field in (
+        "rows",
+        "off_schema_rows",
+        "unexpected_features",
+        "unreadable_requests",
+        "missing",
+        "invalid",
+        "sources",
+    ):
+        assert getattr(alone, field) == getattr(shared, field), field
+    # A damaged line in a worker's share is named as by one process.
+    (folder / "b.jsonl").write_text("\n".join([*lines[100:200], "{damaged", *lines[200:]]))
+    with pytest.raises(capture.CaptureError, match=r"b\.jsonl: line 101: not JSON"):
+        capture.read(str(folder), workers=3)

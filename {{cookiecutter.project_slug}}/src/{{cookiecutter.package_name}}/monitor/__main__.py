@@ -89,7 +89,7 @@ def command_check(args) -> int:
             import boto3
 
             s3_client = boto3.client("s3", region_name=args.region)
-        traffic = capture.read(args.capture, period, s3_client)
+        traffic = capture.read(args.capture, period, s3_client, workers=threads.count())
         result = drift.compare(profile, traffic)
         context = {
             "checked_at": datetime.now(UTC).isoformat(timespec="seconds"),

@@ -18,10 +18,13 @@ import binascii
 import csv
 import io
 import json
+import tempfile
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from multiprocessing import get_context
 from pathlib import Path
 
 import numpy as np
@@ -249,10 +252,13 @@ def _payload(part: dict, where: str) -> tuple[str, str | bytes]:
     return part.get("observedContentType", ""), data
 
 
-def read_records(lines: Iterable[str], source: str, collector: _Collector, window=None) -> None:
-    """Add each capture record of a JSON Lines file; `window` is (since, until) or None."""
+def read_records(
+    numbered: list[tuple[int, str]], source: str, collector: _Collector, window=None
+) -> None:
+    """Add each capture record of (line number, line) pairs of a JSON Lines file; `window` is
+    (since, until) or None."""
     collector.sources.append(source)
-    for number, record in _parsed_lines(lines, source):
+    for number, record in _parsed_lines(numbered, source):
         where = f"{source}: line {number}"
         try:
             capture = record["captureData"]
@@ -273,9 +279,8 @@ def read_records(lines: Iterable[str], source: str, collector: _Collector, windo
         collector.add_request(content_type, body, output_type, output_body)
 
 
-def _parsed_lines(lines: Iterable[str], source: str) -> list[tuple[int, object]]:
-    """Each non-blank line's number and JSON value; one parse for the file when all parse."""
-    numbered = [(number, line) for number, line in enumerate(lines, start=1) if line.strip()]
+def _parsed_lines(numbered: list[tuple[int, str]], source: str) -> list[tuple[int, object]]:
+    """Each line's number and JSON value; one parse for them all when all parse."""
     try:
         values = json.loads("[" + ",".join(line for _, line in numbered) + "]")
         if len(values) == len(numbered):  # else a line held more than one value
@@ -330,29 +335,101 @@ def read_csv(path: Path, collector: _Collector) -> None:
         raise CaptureError(f"{path}: not UTF-8 text; save it as UTF-8 CSV") from None
 
 
-def read(source: str, window=None, s3_client=None) -> Traffic:
+def read(source: str, window=None, s3_client=None, workers: int = 1) -> Traffic:
     """The traffic in a capture file, a folder of them (*.jsonl, recursively), a CSV file, or
-    an S3 prefix of capture files; `window` (since, until) keeps the requests made in it."""
-    collector = _Collector()
-    if source.startswith("s3://"):
-        for uri, lines in _s3_files(source, window, s3_client):
-            read_records(lines, uri, collector, window)
-    else:
+    an S3 prefix of capture files; `window` (since, until) keeps the requests made in it.
+
+    With `workers` above 1, that many processes each read a share of the lines (the scheduled
+    job has its instance's CPUs to itself). S3 files are downloaded to a scratch folder first.
+    """
+    if not source.startswith("s3://") and Path(source).suffix.lower() == ".csv":
         path = Path(source)
-        if path.suffix.lower() == ".csv":
-            if not path.is_file():
-                raise CaptureError(f"{path}: no such file")
-            read_csv(path, collector)
+        if not path.is_file():
+            raise CaptureError(f"{path}: no such file")
+        collector = _Collector()
+        read_csv(path, collector)
+        return collector.traffic()
+    with tempfile.TemporaryDirectory() as scratch:
+        if source.startswith("s3://"):
+            files = _downloaded(source, window, s3_client, Path(scratch))
         else:
-            files = sorted(path.rglob("*.jsonl")) if path.is_dir() else [path]
-            if not files or not files[0].is_file():
-                raise CaptureError(
-                    f"{path}: no capture file (*.jsonl) found; pass a file, a folder or a CSV"
-                )
-            for file in files:
-                with file.open(encoding="utf-8", errors="replace") as lines:
-                    read_records(lines, str(file), collector, window)
+            files = _local_files(Path(source))
+        shares = _shares(files, workers)
+        if len(shares) == 1:
+            return _read_share(shares[0], window)
+        # Spawned, not forked: the parent has threads (numpy's, boto3's) that fork would copy.
+        with ProcessPoolExecutor(len(shares), mp_context=get_context("spawn")) as pool:
+            return _merged(list(pool.map(_read_share, shares, [window] * len(shares))))
+
+
+# Each worker process reads at least this many lines: fewer are read faster by one process.
+MIN_LINES_PER_WORKER = 10_000
+# A share of the lines: (file, its name in messages, first line, line after the last), from 0.
+Share = list[tuple[Path, str, int, int]]
+
+
+def _local_files(path: Path) -> list[tuple[Path, str]]:
+    files = sorted(path.rglob("*.jsonl")) if path.is_dir() else [path]
+    if not files or not files[0].is_file():
+        raise CaptureError(
+            f"{path}: no capture file (*.jsonl) found; pass a file, a folder or a CSV"
+        )
+    return [(file, str(file)) for file in files]
+
+
+def _downloaded(uri: str, window, s3_client, scratch: Path) -> list[tuple[Path, str]]:
+    files = []
+    for number, (name, body) in enumerate(_s3_files(uri, window, s3_client)):
+        path = scratch / f"{number}.jsonl"
+        path.write_bytes(body)
+        files.append((path, name))
+    return files
+
+
+def _shares(files: list[tuple[Path, str]], workers: int) -> list[Share]:
+    """The files' lines cut into as many runs of about equal length as workers will read."""
+    lengths = [path.read_bytes().count(b"\n") + 1 for path, _ in files]
+    total = sum(lengths)
+    count = max(1, min(workers, total // MIN_LINES_PER_WORKER))
+    size = -(-total // count)
+    shares: list[Share] = [[] for _ in range(count)]
+    position = 0  # lines before the current file
+    for (path, name), length in zip(files, lengths, strict=True):
+        start = 0
+        while start < length:
+            index = min((position + start) // size, count - 1)
+            end = min(length, (index + 1) * size - position)
+            shares[index].append((path, name, start, end))
+            start = end
+        position += length
+    return [share for share in shares if share]
+
+
+def _read_share(share: Share, window) -> Traffic:
+    collector = _Collector()
+    for path, name, start, end in share:
+        lines = path.read_text(encoding="utf-8", errors="replace").split("\n")[start:end]
+        numbered = [(start + index, line) for index, line in enumerate(lines, start=1)]
+        read_records([pair for pair in numbered if pair[1].strip()], name, collector, window)
     return collector.traffic()
+
+
+def _merged(parts: list[Traffic]) -> Traffic:
+    unexpected: Counter[str] = Counter()
+    for part in parts:
+        unexpected.update(part.unexpected_features)
+    features = parts[0].values
+    return Traffic(
+        values={name: np.concatenate([part.values[name] for part in parts]) for name in features},
+        rows=sum(part.rows for part in parts),
+        off_schema_rows=sum(part.off_schema_rows for part in parts),
+        unexpected_features=dict(sorted(unexpected.items())),
+        unreadable_requests=sum(part.unreadable_requests for part in parts),
+        missing={name: sum(part.missing[name] for part in parts) for name in features},
+        invalid={name: sum(part.invalid[name] for part in parts) for name in features},
+        predictions=np.concatenate([part.predictions for part in parts]),
+        sources=tuple(dict.fromkeys(source for part in parts for source in part.sources)),
+    )
 
 
 def hour_prefixes(prefix: str, window: tuple[datetime, datetime]) -> Iterator[str]:
@@ -365,7 +442,7 @@ def hour_prefixes(prefix: str, window: tuple[datetime, datetime]) -> Iterator[st
         hour += timedelta(hours=1)
 
 
-def _s3_files(uri: str, window, s3_client) -> Iterator[tuple[str, Iterable[str]]]:
+def _s3_files(uri: str, window, s3_client) -> Iterator[tuple[str, bytes]]:
     bucket, _, prefix = uri.removeprefix("s3://").partition("/")
     prefix = prefix if not prefix or prefix.endswith("/") else prefix + "/"
     prefixes = hour_prefixes(prefix, window) if window else [prefix]
@@ -374,4 +451,4 @@ def _s3_files(uri: str, window, s3_client) -> Iterator[tuple[str, Iterable[str]]
         for page in paginator.paginate(Bucket=bucket, Prefix=hour):
             for item in page.get("Contents", []):
                 body = s3_client.get_object(Bucket=bucket, Key=item["Key"])["Body"].read()
-                yield f"s3://{bucket}/{item['Key']}", body.decode("utf-8", "replace").splitlines()
+                yield f"s3://{bucket}/{item['Key']}", body
