@@ -434,3 +434,13 @@ def test_worker_processes_read_the_same_traffic(monkeypatch, tmp_path):
     (folder / "b.jsonl").write_text("\n".join([*lines[100:200], "{damaged", *lines[200:]]))
     with pytest.raises(capture.CaptureError, match=r"b\.jsonl: line 101: not JSON"):
         capture.read(str(folder), workers=3)
+
+
+def test_no_traffic_is_said_so_not_called_clean(local_run, tmp_path, capsys):
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("\n")
+    arguments = ["check", "--baseline", str(local_run.baseline_path), "--capture", str(empty)]
+    assert main([*arguments, "--output-dir", str(tmp_path / "report")]) == 0
+    assert "0 rows checked: nothing to compare" in capsys.readouterr().out
+    page = (tmp_path / "report" / report.HTML_FILE).read_text()
+    assert "<title>No captured rows to check" in page

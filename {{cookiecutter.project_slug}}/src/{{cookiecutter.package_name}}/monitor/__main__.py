@@ -111,6 +111,8 @@ def command_check(args) -> int:
         metrics.publish(cloudwatch, args.metrics_namespace, data)
     drifted = result.drifted
     verdict = f"drift in {len(drifted)} check(s)" if drifted else "no drift"
+    if not result.rows and not result.requests_unread:  # no drift, but only for lack of data
+        verdict = "nothing to compare: no captured rows"
     print(f"{PROGRAM}: {result.rows} rows checked: {verdict} (score {result.score:.2f})")
     for check in drifted:
         print(

@@ -97,6 +97,8 @@ def _table_row(check: dict) -> str:
 def page(report: dict, result: DriftResult) -> str:
     """The HTML report: the verdict, every check, and a chart per drifting distribution."""
     title = "Drift found" if report["drift"] else "No drift"
+    if not report["rows_checked"] and not result.requests_unread:
+        title = "No captured rows to check"
     rows = "".join(_table_row(check) for check in report["checks"])
     charts = "".join(
         f"<h3>{html.escape(check.feature or 'predictions')}: distance {check.value:.3f} "
