@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 LINTED := harness.py local_extensions.py hooks sagemaker_projects scripts tests
 
 .DEFAULT_GOAL := help
-.PHONY: help test lint demo bench seed register clean
+.PHONY: help test lint demo bench seed register release clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
@@ -41,6 +41,9 @@ register: $(VENV)/.installed  ## Publish a seed as a SageMaker Projects template
 
 bench: $(VENV)/.installed  ## Time rendering, the local run, the generated tests and inference
 	$(BIN)/python scripts/bench.py
+
+release:  ## Tag v<_template_version of cookiecutter.json> after checking CHANGELOG.md
+	$(PYTHON) scripts/release.py
 
 clean:  ## Remove the harness environment and every build output
 	rm -rf $(VENV) build .pytest_cache .ruff_cache
