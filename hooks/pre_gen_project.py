@@ -3,12 +3,17 @@
 Prints one line per problem (the option, its bad value and the fix) and exits 1; cookiecutter
 then removes the project folder it had created, so nothing is left on disk. The AWS naming rules
 are the generated package's own `naming.py`, loaded from the template: one implementation.
+
+Preset answers (a user config's `default_context`, docs/customizing.md) reach these checks as
+typed ones do, except those cookiecutter drops with a mere warning; the user config it finds by
+itself is read again here so that those are refused too.
 """
 
 import difflib
 import importlib.util
 import json
 import keyword
+import os
 import re
 import sys
 from pathlib import Path
@@ -51,9 +56,13 @@ def load_naming(template_dir: Path):
     return module
 
 
-def read_choices(template_dir: Path) -> dict[str, list[str]]:
-    """The choice options and their allowed values, from cookiecutter.json."""
-    options = json.loads((template_dir / "cookiecutter.json").read_text(encoding="utf-8"))
+def read_options(template_dir: Path) -> dict:
+    """cookiecutter.json: every option and its default or choices."""
+    return json.loads((template_dir / "cookiecutter.json").read_text(encoding="utf-8"))
+
+
+def choices_of(options: dict) -> dict[str, list[str]]:
+    """The choice options and their allowed values."""
     return {name: values for name, values in options.items() if isinstance(values, list) and not name.startswith("_")}
 
 
@@ -130,6 +139,36 @@ def check_choices(answers: dict, choices: dict[str, list[str]]) -> list[str]:
     ]
 
 
+def user_config() -> tuple[Path, dict] | None:
+    """The user config cookiecutter reads unless given --config-file, and its contents, or None.
+
+    cookiecutter reads $COOKIECUTTER_CONFIG, else ~/.cookiecutterrc (and has already refused one
+    that is not YAML). PyYAML is one of its dependencies, so it is there for this hook.
+    """
+    path = Path(os.environ.get("COOKIECUTTER_CONFIG") or Path.home() / ".cookiecutterrc")
+    if not path.is_file():
+        return None
+    import yaml
+
+    return path, yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+
+
+def check_presets(path: Path, config: dict, options: list[str], choices: dict[str, list[str]]) -> list[str]:
+    """Presets cookiecutter would drop with a warning, and with a bad choice every one after it."""
+    problems = []
+    for option, value in (config.get("default_context") or {}).items():
+        where = f"{path}: default_context {option}"
+        if option not in options:
+            close = difflib.get_close_matches(option, options, n=1)
+            hint = f"did you mean {close[0]!r}?" if close else "remove it"
+            problems.append(f"{where}: not an option of the template; {hint}")
+        elif not isinstance(value, str):
+            problems.append(f"{where}: YAML reads {value!r} as {type(value).__name__}, not text; quote it")
+        elif option in choices and value not in choices[option]:
+            problems.append(f"{where} {value!r}: not supported; choose one of {', '.join(choices[option])}")
+    return problems
+
+
 def validate(answers: dict, choices: dict[str, list[str]], naming) -> list[str]:
     """All problems with the answers, one line each; empty when the project can be generated."""
     problems = check_text(answers) + check_slug_and_package(answers) + check_choices(answers, choices)
@@ -145,7 +184,10 @@ def validate(answers: dict, choices: dict[str, list[str]], naming) -> list[str]:
 def main() -> int:
     answers = json.loads(ANSWERS_JSON)
     template_dir = Path(json.loads(TEMPLATE_DIR_JSON)["template_dir"])
-    problems = validate(answers, read_choices(template_dir), load_naming(template_dir))
+    options = read_options(template_dir)
+    problems = validate(answers, choices_of(options), load_naming(template_dir))
+    if config := user_config():
+        problems += check_presets(*config, list(options), choices_of(options))
     for problem in problems:
         print(f"error: {problem}", file=sys.stderr)
     if problems:
