@@ -164,6 +164,28 @@ def checkov_scan(checkov: Path, *targets: str) -> dict[str, int]:
     return counts
 
 
+# The generated CI/CD tests (templates, branch flow, buildspecs against moto). They depend on the
+# problem type (the integration test's checks), not on the framework or the Python version, so
+# they run with the scikit-learn combinations and the rest of the suite runs everywhere.
+CI_TESTS = [
+    "tests/test_buildspecs.py",
+    "tests/test_cicd_flow.py",
+    "tests/test_infra.py",
+    "tests/test_monitoring_infra.py",
+]
+
+
+def run_suite(project: Path, python: Path, with_ci_tests: bool = True) -> subprocess.CompletedProcess:
+    """Run a generated project's own test suite with `python`; raise with its output if it fails."""
+    command = [str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+    if not with_ci_tests:
+        command += [f"--ignore={path}" for path in CI_TESTS]
+    result = subprocess.run(command, cwd=project, capture_output=True, text=True)
+    if result.returncode:
+        raise AssertionError(result.stdout[-4000:] + result.stderr[-2000:])
+    return result
+
+
 def parse_structured_files(project: Path) -> None:
     """Parse every TOML, JSON, YAML and Python file of a rendered project; raise if one fails.
 

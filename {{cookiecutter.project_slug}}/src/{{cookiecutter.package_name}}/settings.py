@@ -31,6 +31,9 @@ PYTHON_VERSION = {{ cookiecutter.python_version | string_literal }}
 GIT_PROVIDER = {{ cookiecutter.git_provider | string_literal }}
 PROBLEM_TYPE = {{ cookiecutter.problem_type | string_literal }}
 MODEL_FRAMEWORK = {{ cookiecutter.model_framework | string_literal }}
+# The template release this project was generated from or last updated to (README, "Template
+# updates"): `make template-update` moves it on.
+TEMPLATE_VERSION = {{ cookiecutter._template_version | string_literal }}
 
 {%- if cookiecutter.problem_type == "binary_classification" %}
 
