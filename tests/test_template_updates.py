@@ -272,3 +272,32 @@ def test_a_sagemaker_projects_seed_is_updated_in_its_own_mode(tmp_path, git_env,
     update(python, project, git_env)
     assert "the seed code of a SageMaker Projects custom template" in (project / "README.md").read_text()
     assert "SAGEMAKER_PROJECTS = True" in (project / "src" / "ml_project" / "settings.py").read_text()
+
+
+def test_a_line_both_changed_is_left_as_a_named_conflict(tmp_path, git_env, project_python):
+    python = project_python()
+    template = template_repository(tmp_path / "template", git_env)
+    project = create_project(python, template, tmp_path, git_env)
+    seed_line = "        random_state=hyperparameters.seed,\n"
+    replace(project / "src" / "customer_churn" / "train" / "core.py", seed_line, "        random_state=7,\n")
+    commit(project, git_env, "A fixed seed")
+    replace(
+        template / SLUG / "src" / "{{cookiecutter.package_name}}" / "train" / "core.py",
+        seed_line,
+        "        random_state=hyperparameters.seed + 1,\n",
+        after="        max_iter=",
+    )
+    release(template, git_env, NEXT_PATCH)
+
+    run(["git", "switch", "--quiet", "-c", "feature/template-update"], project, git_env)
+    result = subprocess.run(
+        [python, "scripts/template.py", "update"], cwd=project, env=git_env, capture_output=True, text=True
+    )
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[-1] == (
+        "error: template-update: conflicts in src/customer_churn/train/core.py: resolve the <<<<<<< "
+        "markers (or the .rej hunks), git add the files, run make test, then commit"
+    )
+    step = (project / "src" / "customer_churn" / "train" / "core.py").read_text()
+    assert "random_state=7," in step and "random_state=hyperparameters.seed + 1," in step
+    assert CONFLICT_LINE.search(step)
