@@ -119,6 +119,9 @@ def check(project: Path) -> str:
         return f"template-check: not linked to its template (no {CRUFT_FILE}); {LINK}"
     state = template_state(project)
     template = state["template"]
+    # A report never waits for a password or a host key: without credentials, git fails at once.
+    os.environ.setdefault("GIT_TERMINAL_PROMPT", "0")
+    os.environ.setdefault("GIT_SSH_COMMAND", "ssh -o BatchMode=yes")
     try:
         release = newest_release(template)
         with contextlib.redirect_stdout(io.StringIO()):  # cruft's own banner; this line says it
