@@ -117,8 +117,11 @@ def check(project: Path) -> str:
     """Whether the template has moved on since this project's version, as one line."""
     if not (project / CRUFT_FILE).is_file():
         return f"template-check: not linked to its template (no {CRUFT_FILE}); {LINK}"
-    state = template_state(project)
-    template = state["template"]
+    try:
+        state = template_state(project)
+        template = state["template"]
+    except (ValueError, KeyError) as error:
+        return f"template-check: {CRUFT_FILE} is not cruft's (no template in it: {one_line(error)})"
     # A report never waits for a password or a host key: without credentials, git fails at once.
     os.environ.setdefault("GIT_TERMINAL_PROMPT", "0")
     os.environ.setdefault("GIT_SSH_COMMAND", "ssh -o BatchMode=yes")

@@ -62,6 +62,12 @@ def test_check_reports_a_template_out_of_reach_and_succeeds(tmp_path, capsys):
     assert line.startswith("template-check: could not reach the template /nowhere/sagemaker-ml-")
 
 
+def test_check_reports_a_damaged_state_file_and_succeeds(tmp_path, capsys):
+    (tmp_path / template.CRUFT_FILE).write_text("{")
+    assert template.main(["check", "--project", str(tmp_path)]) == 0
+    assert "template-check: .cruft.json is not cruft's" in capsys.readouterr().out
+
+
 def prepare(tmp_path: Path, case: str) -> Path:
     if case == "unlinked":
         return tmp_path
