@@ -301,3 +301,19 @@ def test_a_line_both_changed_is_left_as_a_named_conflict(tmp_path, git_env, proj
     step = (project / "src" / "customer_churn" / "train" / "core.py").read_text()
     assert "random_state=7," in step and "random_state=hyperparameters.seed + 1," in step
     assert CONFLICT_LINE.search(step)
+
+
+def test_the_customizing_guide_names_only_targets_and_files_that_exist():
+    """docs/customizing.md speaks of both the template and a generated project: each `make`
+    target and path it names is one of theirs (the hypothetical `explain` step aside)."""
+    guide = (harness.TEMPLATE_DIR / "docs" / "customizing.md").read_text()
+    project = harness.TEMPLATE_DIR / SLUG
+    makefiles = (harness.TEMPLATE_DIR / "Makefile").read_text() + (project / "Makefile").read_text()
+    targets = set(re.findall(r"^([a-z-]+):", makefiles, re.MULTILINE))
+    for target in re.findall(r"make ([a-z-]+)", guide):
+        assert target in targets, f"docs/customizing.md names `make {target}`, which neither Makefile has"
+    roots = ["hooks", "tests", "scripts", "docs", "sagemaker_projects", "src", "notebooks", "data", "infra"]
+    roots = "|".join(map(re.escape, [SLUG, *roots, "buildspecs", ".ci"]))
+    for path in re.findall(rf"`((?:{roots})/[^`<]*)`", guide):
+        if "explain" not in path:
+            assert (harness.TEMPLATE_DIR / path).exists() or (project / path).exists(), f"{path} is missing"
