@@ -168,9 +168,9 @@ def update(project: Path, to: str | None) -> int:
     if problem:
         print(f"error: template-update: {problem}", file=sys.stderr)
         return 1
-    before = version_of(template_state(project))
+    state = template_state(project)
     try:
-        to = to or newest_release(template_state(project)["template"])
+        to = to or newest_release(state["template"])
         with renders_as_generated(project):
             # cruft's own question (y/n/s/v) fails under typer >= 0.25, which vendors Click and
             # refuses cruft's click.Choice: the branch and the work tree are the review instead.
@@ -190,8 +190,8 @@ def update(project: Path, to: str | None) -> int:
     after = version_of(template_state(project))
     if git(project, "status", "--porcelain").stdout.strip():
         print(
-            f"template-update: {before} -> {after} is in the work tree: review it (git diff HEAD), "
-            f"run make test and commit it with {CRUFT_FILE}; or drop it: "
+            f"template-update: {version_of(state)} -> {after} is in the work tree: review it "
+            f"(git diff HEAD), run make test and commit it with {CRUFT_FILE}; or drop it: "
             "git reset --hard; git clean -fd"
         )
     return 0
@@ -215,7 +215,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("command", choices=["check", "update", "diff"])
     parser.add_argument("--to", help="update: a tag, branch or commit (default: newest release)")
-    parser.add_argument("--project", type=Path, default=Path.cwd(), help="default: this folder")
+    here = Path(__file__).resolve().parent.parent  # scripts/ sits in the project, run from anywhere
+    parser.add_argument("--project", type=Path, default=here, help="default: this script's project")
     arguments = parser.parse_args(argv)
     project = arguments.project.resolve()
     if arguments.command == "check":
