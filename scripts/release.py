@@ -50,7 +50,8 @@ def release_problems(version: str, changelog: str) -> list[str]:
 
 def main() -> int:
     version = template_version()
-    problems = release_problems(version, (TEMPLATE_DIR / "CHANGELOG.md").read_text(encoding="utf-8"))
+    changelog = (TEMPLATE_DIR / "CHANGELOG.md").read_text(encoding="utf-8")
+    problems = release_problems(version, changelog)
     if git("status", "--porcelain").stdout.strip():
         problems.append("the work tree has uncommitted changes; commit them, so the tag names what was released")
     if git("rev-parse", "--verify", "--quiet", f"refs/tags/v{version}").returncode == 0:
@@ -59,7 +60,7 @@ def main() -> int:
         print(f"error: release: {problem}", file=sys.stderr)
     if problems:
         return 1
-    notes = changelog_sections((TEMPLATE_DIR / "CHANGELOG.md").read_text(encoding="utf-8"))[version]
+    notes = changelog_sections(changelog)[version]
     # verbatim: the default cleanup would drop the "### Added" headings as comments
     tag = git("tag", "--annotate", "--cleanup=verbatim", f"v{version}", "--message", f"Release {version}\n\n{notes}")
     if tag.returncode:
