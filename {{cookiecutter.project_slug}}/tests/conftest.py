@@ -6,6 +6,7 @@ metadata service or sends the SageMaker SDK's usage telemetry.
 
 import importlib.util
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -178,3 +179,13 @@ def account_session(endpoint: str, account: str):
         region_name=settings.AWS_REGION,
     )
     return session, credentials
+
+
+def git_repository(path: Path, branch: str) -> Path:
+    """A git repository at `path` (made if need be) with one empty commit, on `branch`."""
+    path.mkdir(parents=True, exist_ok=True)
+    identity = ["-c", "user.name=Test", "-c", "user.email=test@example.com"]
+    commit = ["-c", "commit.gpgsign=false", "commit", "--quiet", "--allow-empty", "-m", "Start"]
+    for arguments in (["init", "--quiet", f"--initial-branch={branch}"], [*identity, *commit]):
+        subprocess.run(["git", "-C", str(path), *arguments], check=True, capture_output=True)
+    return path

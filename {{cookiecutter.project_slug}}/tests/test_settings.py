@@ -1,4 +1,8 @@
+import subprocess
+from pathlib import Path
+
 import pytest
+from conftest import git_repository
 
 from {{ cookiecutter.package_name }} import naming, settings
 
@@ -108,10 +112,51 @@ def test_project_names_carry_the_name_and_id_and_stay_distinct():
     assert set(first.names.values()).isdisjoint(recreated.names.values())
 
 
-def test_outside_git_the_branch_is_never_main(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
+@pytest.fixture
+def checkout(tmp_path, monkeypatch):
+    """The package's checkout moved to tmp_path/checkout, the command run from a repository on
+    main beside it (tmp_path/other); git looks no higher than tmp_path."""
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path))
     monkeypatch.delenv("BRANCH_NAME", raising=False)
+    monkeypatch.chdir(git_repository(tmp_path / "other", "main"))
+    path = tmp_path / "checkout"
+    path.mkdir()
+    monkeypatch.setattr(settings, "IN_CHECKOUT", True)
+    monkeypatch.setattr(settings, "PROJECT_ROOT", path)
+    return path
+
+
+def test_the_branch_is_the_checkouts_not_the_current_folders(checkout):
+    git_repository(checkout, "dev")
+    assert settings.load().branch == "dev"
+
+
+def test_a_checkout_outside_git_is_never_main(checkout):
     assert settings.load().branch == settings.UNKNOWN_BRANCH
+
+
+def test_a_checkout_in_a_folder_its_repository_ignores_is_never_main(
+    checkout, tmp_path, monkeypatch
+):
+    enclosing = git_repository(tmp_path / "enclosing", "main")
+    (enclosing / ".gitignore").write_text("build/\n")
+    (enclosing / "build" / "demo").mkdir(parents=True)
+    monkeypatch.setattr(settings, "PROJECT_ROOT", enclosing / "build" / "demo")
+    assert settings.load().branch == settings.UNKNOWN_BRANCH
+
+
+def test_a_detached_checkout_is_never_main(checkout):
+    git_repository(checkout, "main")
+    subprocess.run(["git", "-C", str(checkout), "checkout", "--quiet", "--detach"], check=True)
+    assert settings.load().branch == settings.UNKNOWN_BRANCH
+
+
+def test_an_installed_copy_never_takes_the_current_folders_branch(checkout, monkeypatch):
+    # Without a checkout, PROJECT_ROOT falls back to the current folder: a repository on main.
+    monkeypatch.setattr(settings, "IN_CHECKOUT", False)
+    monkeypatch.setattr(settings, "PROJECT_ROOT", Path.cwd())
+    assert settings.load().branch == settings.UNKNOWN_BRANCH
+    assert settings.load({"BRANCH_NAME": "dev"}).branch == "dev"
 
 
 def test_s3_uris_follow_the_layout():

@@ -17,9 +17,11 @@ from . import naming
 
 # The project checkout this package sits in (src/<package>/): local runs resolve their default
 # paths from it, so they work from any folder of the project, notebooks/ included. An installed
-# copy (pip install .) has no checkout around it: then the current folder.
+# copy (pip install .) has no checkout around it: then the current folder, for paths only (the
+# branch is never that folder's: see current_branch).
 _CHECKOUT = Path(__file__).resolve().parents[2]
-PROJECT_ROOT = _CHECKOUT if (_CHECKOUT / "pyproject.toml").is_file() else Path.cwd()
+IN_CHECKOUT = (_CHECKOUT / "pyproject.toml").is_file()
+PROJECT_ROOT = _CHECKOUT if IN_CHECKOUT else Path.cwd()
 
 # Answers rendered when the project was generated.
 PROJECT_SLUG = {{ cookiecutter.project_slug | string_literal }}
@@ -232,20 +234,30 @@ class Settings:
         return tags
 
 
-def current_branch(cwd: Path | None = None) -> str:
-    """The branch git has checked out, or UNKNOWN_BRANCH outside a repository or when detached."""
-    try:
-        result = subprocess.run(
-            ["git", "rev-parse", "--abbrev-ref", "HEAD"],
-            cwd=cwd,
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-    except (OSError, subprocess.CalledProcessError):
+def current_branch() -> str:
+    """The branch the project's checkout has checked out, whatever the current folder.
+
+    Git runs in PROJECT_ROOT, so a command started from another repository (on `main`, say)
+    or from outside git still gets this project's names. UNKNOWN_BRANCH when the project has
+    no branch of its own: an installed copy (no checkout around the package: set BRANCH_NAME;
+    the current folder may be another project's repository), a checkout that is no git
+    repository or lies in a folder its enclosing repository ignores (e.g. a render under
+    build/), or a detached HEAD.
+    """
+    if not IN_CHECKOUT:
         return UNKNOWN_BRANCH
-    branch = result.stdout.strip()
-    return branch if branch and branch != "HEAD" else UNKNOWN_BRANCH
+
+    def git(*arguments: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            ["git", "-C", str(PROJECT_ROOT), *arguments], capture_output=True, text=True
+        )
+
+    try:
+        ignored = git("check-ignore", "--quiet", ".").returncode != 1  # 128: not in a repository
+        head = git("symbolic-ref", "--quiet", "--short", "HEAD")  # fails when detached
+    except OSError:  # no git installed
+        return UNKNOWN_BRANCH
+    return UNKNOWN_BRANCH if ignored or head.returncode else head.stdout.strip()
 
 
 def sagemaker_project(env: Mapping[str, str]) -> tuple[str | None, str | None]:
