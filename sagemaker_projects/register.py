@@ -94,7 +94,8 @@ def register(route: str, seed: Path, studio_role_arn: str, domain_id: str | None
     if not role:
         raise RegisterError(f"STUDIO_ROLE {studio_role_arn!r}: give the Studio execution role's ARN")
     if route == "s3" and not (domain_id and DOMAIN_ID.fullmatch(domain_id)):
-        raise RegisterError(f"DOMAIN {domain_id!r}: the S3 route tags the Studio domain; give its id (d-...)")
+        given = f"DOMAIN {domain_id!r}" if domain_id else "no DOMAIN"
+        raise RegisterError(f"{given}: the S3 route tags the Studio domain; give its id (DOMAIN=d-...)")
     region = region_of()
     account = aws("sts", "get-caller-identity", "--query", "Account", "--output", "text", region=region)
     partition = "aws-cn" if region.startswith("cn-") else "aws"

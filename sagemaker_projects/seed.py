@@ -20,6 +20,7 @@ import argparse
 import ast
 import hashlib
 import json
+import logging
 import os
 import shutil
 import subprocess
@@ -205,6 +206,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--template-name", help="at most 32 characters (default: e.g. classifier-sklearn-github)")
     parser.add_argument("--output-dir", type=Path, default=OUTPUT_DIR)
     args = parser.parse_args(argv)
+    # cookiecutter logs a refused answer with its traceback; the hook's lines have said why.
+    logging.getLogger("cookiecutter").addHandler(logging.NullHandler())
     try:
         answers = dict(answer.split("=", 1) for answer in args.answers)
     except ValueError:
@@ -216,7 +219,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"seed: error: {error}", file=sys.stderr)
         return 2
     print(f"seed: built {target}")
-    print(f"seed: next, `make register ROUTE=s3 SEED={target}` (or ROUTE=servicecatalog)")
+    print(
+        f"seed: next, `make register ROUTE=s3 SEED={target} STUDIO_ROLE=<Studio execution role ARN> "
+        "DOMAIN=<d-...>` (or ROUTE=servicecatalog, without DOMAIN)"
+    )
     return 0
 
 

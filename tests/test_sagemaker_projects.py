@@ -9,7 +9,9 @@ boto3, moto and cfn-lint run in the generated projects' environment.
 import json
 import os
 import re
+import shlex
 import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -146,6 +148,32 @@ def test_bad_seed_inputs_are_one_line_and_build_nothing(arguments, expected, tmp
     assert seed_builder.main([*arguments, "--output-dir", str(tmp_path / "out")]) == 2
     assert expected in capsys.readouterr().err.strip().splitlines()[-1]
     assert not (tmp_path / "out").exists()
+
+
+def test_refused_answers_print_the_hooks_lines_and_no_traceback(tmp_path):
+    command = [sys.executable, "-m", "sagemaker_projects.seed", "dev_account_id=12"]
+    result = subprocess.run(
+        [*command, "--output-dir", str(tmp_path / "out")], cwd=harness.TEMPLATE_DIR, capture_output=True, text=True
+    )
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "error: dev_account_id '12': an AWS account id is 12 digits" in result.stderr
+    assert result.stderr.strip().splitlines()[-1] == (
+        "seed: error: the template refused the answers (the lines above say why)"
+    )
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_printed_next_step_runs_once_its_placeholders_are_filled(seeds, capsys):
+    output = seeds["github"].parents[1]  # built already: the same answers give the same folder
+    assert seed_builder.main(["git_provider=github", "--output-dir", str(output)]) == 0
+    [command] = re.findall(r"`(make register [^`]*)`", capsys.readouterr().out)
+    filled = re.sub(r"<[^>]*>", "filled", command)
+    dry_run = subprocess.run(
+        ["make", "--dry-run", *shlex.split(filled)[1:]], cwd=harness.TEMPLATE_DIR, capture_output=True, text=True
+    )
+    assert dry_run.returncode == 0, dry_run.stderr
+    assert "--route s3" in dry_run.stdout and "--domain-id filled" in dry_run.stdout
 
 
 def test_the_platform_guide_names_only_targets_and_files_the_template_has():

@@ -195,7 +195,11 @@ def test_service_catalog_route_deploys_the_product_of_that_version(moto_server):
             "lacks seed.zip",
         ),
         (["--route", "servicecatalog", "--studio-role-arn", "AmazonSageMaker-ExecutionRole-1"], "STUDIO_ROLE"),
-        (["--route", "s3", "--studio-role-arn", STUDIO_ROLE], "DOMAIN None: the S3 route tags the Studio domain"),
+        (["--route", "s3", "--studio-role-arn", STUDIO_ROLE], "no DOMAIN: the S3 route tags the Studio domain"),
+        (
+            ["--route", "s3", "--studio-role-arn", STUDIO_ROLE, "--domain-id", "studio"],
+            "DOMAIN 'studio': the S3 route tags the Studio domain; give its id (DOMAIN=d-...)",
+        ),
     ],
 )
 def test_bad_inputs_are_refused_before_any_aws_call(arguments, expected):
