@@ -20,6 +20,8 @@ from .handler import (
 
 def read_rows(path: Path) -> tuple[list[str], list[dict[str, str]]]:
     """The header and the rows of a CSV file; a row whose field count differs is an error."""
+    if path.is_dir():  # one output file per input file, so a folder's files are not merged
+        raise InvalidRequestError("is a folder; pass one CSV file of it, and run once per file")
     with path.open(newline="", encoding="utf-8-sig") as source:  # -sig: Excel's UTF-8 BOM
         reader = csv.reader(source)
         try:
