@@ -53,6 +53,22 @@ def test_second_run_keeps_the_first(run_local):
     assert versions == ["1", "2"]
 
 
+@pytest.mark.parametrize("step", ["preprocess", "train"])
+def test_ctrl_c_is_one_line_and_keeps_what_the_run_wrote(run_local, monkeypatch, capsys, step):
+    def interrupted(argv):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(local, step, interrupted)
+    assert run_local() == 130
+    error = capsys.readouterr().err.strip()
+    assert error.startswith("run-local: interrupted;") and "\n" not in error
+    if step == "preprocess":  # nothing written yet: no folder is left behind
+        assert not any(run_local.runs.iterdir()) and "wrote nothing" in error
+    else:
+        [run_dir] = run_local.runs.iterdir()
+        assert str(run_dir) in error and any((run_dir / "preprocess").rglob("*.csv"))
+
+
 def test_model_below_the_threshold_is_not_registered(run_local, capsys):
     assert run_local("--threshold", "1") == 1
     error = capsys.readouterr().err

@@ -7,7 +7,8 @@ never touches an earlier run. Registration writes a new version into a local mod
 folder, `<registry>/<model-package-group>/<version>/`, with the approval status a SageMaker
 model package would get and the drift baseline (`monitor`) its traffic is checked against.
 A model below the quality threshold is not registered and the command exits with status 1.
-A run that fails before writing anything leaves no folder behind.
+A run that fails before writing anything leaves no folder behind; one that fails or is
+interrupted (Ctrl-C, exit status 130) later keeps what its steps wrote, for a look at it.
 """
 
 import argparse
@@ -96,14 +97,25 @@ def _step(entry_point, args: list[str]) -> None:
         raise SystemExit(status)
 
 
+class InterruptedRunError(Exception):
+    """Ctrl-C stopped a run; `kept` is its partial run folder, None when it held nothing."""
+
+    def __init__(self, kept: Path | None):
+        super().__init__(kept)
+        self.kept = kept
+
+
 def run(data: Path, runs_dir: Path, registry_dir: Path, threshold: float, group: str) -> RunResult:
     """Run every step; raise QualityGateError when the model misses `threshold`."""
     run_dir = new_run_dir(runs_dir)
     try:
         return _run_steps(run_dir, data, registry_dir, threshold, group)
-    except BaseException:  # SystemExit from a step too: keep what it wrote, drop an empty run
-        if not any(path.is_file() for path in run_dir.rglob("*")):
+    except BaseException as error:  # SystemExit from a step too: keep what it wrote
+        kept = any(path.is_file() for path in run_dir.rglob("*"))
+        if not kept:
             shutil.rmtree(run_dir)
+        if isinstance(error, KeyboardInterrupt):
+            raise InterruptedRunError(run_dir if kept else None) from None
         raise
 
 
@@ -220,6 +232,10 @@ def main(argv: list[str] | None = None) -> int:
     except QualityGateError as error:
         print(f"run-local: {error}", file=sys.stderr)
         return 1
+    except InterruptedRunError as interrupted:
+        kept = f"kept what it wrote in {interrupted.kept}" if interrupted.kept else "wrote nothing"
+        print(f"run-local: interrupted; the run {kept}", file=sys.stderr)
+        return 130  # 128 + SIGINT, as shells report Ctrl-C
     report = json.loads(result.report_path.read_text())
     print(f"\nrun-local: {result.metric} = {result.metric_value:.4f} (threshold {args.threshold})")
     print(json.dumps(report, indent=2))
