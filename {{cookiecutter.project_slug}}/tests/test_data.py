@@ -243,3 +243,32 @@ def test_entry_point_reports_bad_input_in_one_line(tmp_path, capsys):
     assert exit_info.value.code == 2
     assert capsys.readouterr().err.strip().count("\n") == 0
     assert not (tmp_path / "out").exists()
+
+
+def test_feature_without_any_value_is_named(tmp_path, sample_frame):
+    frame = sample_frame.assign(**{schema.FEATURES[0]: float("nan")})
+    message = f"input.csv: column '{schema.FEATURES[0]}' has no value at all"
+    with pytest.raises(DataValidationError, match=message):
+        read_csv_files(write(tmp_path, frame))
+
+
+def test_feature_without_any_value_in_a_split_is_named(sample_frame):
+    # Values in two rows cannot reach all three sets, whatever the split.
+    frame = sample_frame.assign(**{schema.FEATURES[0]: float("nan")})
+    frame.loc[frame.index[:2], schema.FEATURES[0]] = 1.0
+    message = f"set: column '{schema.FEATURES[0]}' has no value at all"
+    with pytest.raises(DataValidationError, match=message):
+        split(frame)
+
+
+@pytest.mark.parametrize("column", [schema.FEATURES[0], schema.TARGET])
+def test_value_that_would_overflow_is_named_with_its_line(tmp_path, sample_frame, column):
+    frame = sample_frame.copy()
+    frame.loc[3, column] = 1e308
+    with pytest.raises(DataValidationError, match=f"column '{column}' has 1e\\+308 on line 5"):
+        read_csv_files(write(tmp_path, frame))
+
+
+def test_categorical_feature_outside_the_features_is_named():
+    with pytest.raises(ValueError, match="'mean_radiuss', not in FEATURES"):
+        schema.check_declarations(("mean_radius",), ("mean_radiuss",))

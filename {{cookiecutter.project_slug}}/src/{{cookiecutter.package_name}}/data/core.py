@@ -18,6 +18,9 @@ VALIDATION_FRACTION = 0.15
 TEST_FRACTION = 0.15
 SPLIT_SEED = 42
 MIN_ROWS = 20  # fewer rows leave the validation and test sets too small to mean anything
+# Larger magnitudes are refused rather than computed with: squaring them (variance, MSE, the
+# baseline's std) would overflow float64 to Infinity, which JSON reports cannot hold.
+MAX_MAGNITUDE = 1e150
 {%- if cookiecutter.problem_type == "binary_classification" %}
 # Stratified splitting puts every class in all three sets: each class needs this many rows.
 MIN_ROWS_PER_CLASS = 10
@@ -80,6 +83,7 @@ def validate(frame: pd.DataFrame, source: str) -> pd.DataFrame:
         raise DataValidationError(f"{source}: the file has a header but no rows; add data rows")
     for column in columns:
         _check_numeric(frame[column], source)
+    _check_no_empty_feature(frame, source)
     target = frame[schema.TARGET]
     if target.isna().any():
         raise DataValidationError(
@@ -112,6 +116,23 @@ def _check_numeric(values: pd.Series, source: str) -> None:
             f"{source}: column {values.name!r} has {_shown(values[infinite].iloc[0])} on line "
             f"{_csv_line(infinite)}; use a finite number, or leave the value blank if unknown"
         )
+    too_large = numbers.abs() > MAX_MAGNITUDE
+    if too_large.any():
+        raise DataValidationError(
+            f"{source}: column {values.name!r} has {_shown(values[too_large].iloc[0])} on line "
+            f"{_csv_line(too_large)}; magnitudes above {MAX_MAGNITUDE:g} overflow the metrics; "
+            "rescale the column (other units) or fix the value"
+        )
+
+
+def _check_no_empty_feature(frame: pd.DataFrame, source: str) -> None:
+    """Missing values are allowed, but a feature without any value gives the model nothing."""
+    for column in schema.FEATURES:
+        if frame[column].isna().all():
+            raise DataValidationError(
+                f"{source}: column {column!r} has no value at all; fill it in, or remove it "
+                "from FEATURES in data/schema.py"
+            )
 
 
 def _check_outcomes(target: pd.Series, source: str) -> None:
@@ -174,6 +195,8 @@ def split(frame: pd.DataFrame, seed: int = SPLIT_SEED) -> dict[str, pd.DataFrame
         stratify={{ "holdout[schema.TARGET]" if cookiecutter.problem_type == "binary_classification" else "None" }},
     )
     parts = {"train": train, "validation": validation, "test": test}
+    for name, part in parts.items():
+        _check_no_empty_feature(part, f"the {name} set")
 {%- if cookiecutter.problem_type == "regression" %}
     for name, part in parts.items():
         if part[schema.TARGET].nunique() < 2:  # no spread: R2 and the fit mean nothing

@@ -66,3 +66,16 @@ CATEGORICAL_FEATURES: tuple[str, ...] = ()
 
 CATEGORICAL_FEATURES: tuple[str, ...] = ("sex",)
 {%- endif %}
+
+
+def check_declarations(features: tuple[str, ...], categorical: tuple[str, ...]) -> None:
+    """Refuse CATEGORICAL_FEATURES that FEATURES does not declare: a typo would go unnoticed."""
+    unknown = [name for name in categorical if name not in features]
+    if unknown:
+        raise ValueError(
+            f"data/schema.py: CATEGORICAL_FEATURES names {', '.join(map(repr, unknown))}, "
+            "not in FEATURES; fix the name or add it to FEATURES"
+        )
+
+
+check_declarations(FEATURES, CATEGORICAL_FEATURES)
