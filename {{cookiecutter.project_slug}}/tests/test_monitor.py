@@ -10,7 +10,7 @@ import pytest
 
 from {{ cookiecutter.package_name }} import settings
 from {{ cookiecutter.package_name }}.data import schema
-from {{ cookiecutter.package_name }}.monitor import baseline, capture, drift, metrics, report
+from {{ cookiecutter.package_name }}.monitor import baseline, capture, drift, metrics, report, samples
 from {{ cookiecutter.package_name }}.monitor.__main__ import main
 from {{ cookiecutter.package_name }}.pipeline import local
 
@@ -29,6 +29,15 @@ def local_run(tmp_path_factory):
 @pytest.fixture(scope="session")
 def profile(local_run):
     return baseline.load(local_run.baseline_path)
+
+
+@pytest.fixture(scope="session")
+def sample_captures(local_run, tmp_path_factory):
+    """The sample captures as the model under test answers them (`make sample-captures`): the
+    shipped ones belong to the model that made them, which an edit to the model replaces."""
+    folder = tmp_path_factory.mktemp("capture")
+    paths = {kind: folder / kind / "capture.jsonl" for kind in ("clean", "drifted")}
+    return samples.write(local_run.model_dir, paths)
 
 
 def check(profile, source, **options):
@@ -101,15 +110,15 @@ def test_the_baseline_profiles_every_feature_and_the_predictions(profile):
     assert len(prediction["shares"]) <= baseline.PREDICTION_BINS
 
 
-def test_the_clean_capture_shows_no_drift(profile):
-    result = check(profile, settings.SAMPLE_CAPTURES["clean"])
+def test_the_clean_capture_shows_no_drift(profile, sample_captures):
+    result = check(profile, sample_captures["clean"])
     assert result.drifted == [], [(c.feature, c.check, c.value) for c in result.drifted]
     assert result.score < 1
     assert not [c for c in result.checks if c.verdict == drift.SKIPPED]
 
 
-def test_the_drifted_capture_shows_each_kind_of_drift(profile):
-    result = check(profile, settings.SAMPLE_CAPTURES["drifted"])
+def test_the_drifted_capture_shows_each_kind_of_drift(profile, sample_captures):
+    result = check(profile, sample_captures["drifted"])
     assert {c.check for c in result.drifted} == KINDS_INJECTED
     assert result.score > 1
     schema_check = next(c for c in result.drifted if c.check == "schema")
@@ -228,8 +237,8 @@ def test_a_malformed_capture_line_is_named(tmp_path, profile, line, problem, cap
     assert not output.exists()  # nothing half-written
 
 
-def test_the_check_writes_both_reports_or_neither(profile, tmp_path, monkeypatch):
-    result = check(profile, settings.SAMPLE_CAPTURES["drifted"])
+def test_the_check_writes_both_reports_or_neither(profile, sample_captures, tmp_path, monkeypatch):
+    result = check(profile, sample_captures["drifted"])
     violations = report.violations(result, {"capture": "drifted"})
     json_path, html_path = report.write(tmp_path / "done", violations, result)
     written = json.loads(json_path.read_text())
@@ -250,14 +259,14 @@ def test_the_check_writes_both_reports_or_neither(profile, tmp_path, monkeypatch
     assert not (tmp_path / "failed").exists()
 
 
-def test_fail_on_drift_sets_the_exit_status(local_run, tmp_path, capsys):
+def test_fail_on_drift_sets_the_exit_status(local_run, sample_captures, tmp_path, capsys):
     def run(kind, *extra):
         arguments = [
             "check",
             "--baseline",
             local_run.baseline_path,
             "--capture",
-            settings.SAMPLE_CAPTURES[kind],
+            sample_captures[kind],
             "--output-dir",
             tmp_path / f"{kind}{len(extra)}",
             *extra,
@@ -271,10 +280,12 @@ def test_fail_on_drift_sets_the_exit_status(local_run, tmp_path, capsys):
     assert "no drift" in output and "drift in" in output
 
 
-def test_the_newest_local_run_is_the_default_baseline(local_run, monkeypatch, tmp_path):
+def test_the_newest_local_run_is_the_default_baseline(
+    local_run, sample_captures, monkeypatch, tmp_path
+):
     monkeypatch.setattr(settings, "RUNS_DIR", local_run.run_dir.parent)
     monkeypatch.setattr(settings, "MONITORING_DIR", tmp_path / "monitoring")
-    assert main(["check", "--capture", str(settings.SAMPLE_CAPTURES["clean"])]) == 0
+    assert main(["check", "--capture", str(sample_captures["clean"])]) == 0
     [report_dir] = (tmp_path / "monitoring").iterdir()
     written = json.loads((report_dir / report.JSON_FILE).read_text())
     assert written["baseline"] == str(local_run.baseline_path)
@@ -313,14 +324,16 @@ def test_the_window_keeps_the_period_asked(tmp_path):
     assert capture.read(str(path), window).rows == 2
 
 
-def test_the_scheduled_check_reads_s3_and_publishes_metrics(mock_aws, profile, tmp_path):
+def test_the_scheduled_check_reads_s3_and_publishes_metrics(
+    mock_aws, profile, sample_captures, tmp_path
+):
     import boto3
 
     bucket, prefix = "capture-bucket", "use-case/data-capture/prod/endpoint/AllTraffic/"
     s3 = boto3.client("s3", region_name=mock_aws.region)
     s3.create_bucket(Bucket=bucket)
     until = datetime(2026, 11, 30, 12, tzinfo=UTC)
-    lines = settings.SAMPLE_CAPTURES["clean"].read_text().splitlines()
+    lines = sample_captures["clean"].read_text().splitlines()
     # The sample's requests, moved into the last 24 hours, one capture file per hour...
     hours: dict[str, list[str]] = {}
     for number, line in enumerate(lines):
@@ -356,7 +369,7 @@ def test_the_scheduled_check_reads_s3_and_publishes_metrics(mock_aws, profile, t
     ]
     assert main(arguments) == 0
     written = json.loads((tmp_path / "report" / report.JSON_FILE).read_text())
-    expected_rows = capture.read(str(settings.SAMPLE_CAPTURES["clean"])).rows
+    expected_rows = capture.read(str(sample_captures["clean"])).rows
     assert written["rows_checked"] == expected_rows
     assert written["sources"] == len(hours)
 
@@ -378,8 +391,8 @@ def test_the_scheduled_check_reads_s3_and_publishes_metrics(mock_aws, profile, t
     assert [point["Maximum"] for point in rows] == [expected_rows]
 
 
-def test_metric_data_fits_put_metric_data(profile):
-    result = check(profile, settings.SAMPLE_CAPTURES["drifted"])
+def test_metric_data_fits_put_metric_data(profile, sample_captures):
+    result = check(profile, sample_captures["drifted"])
     data = metrics.metric_data(result, "endpoint", datetime(2026, 11, 30, tzinfo=UTC))
     score = next(datum for datum in data if datum["MetricName"] == "DriftScore")
     assert score["Value"] == pytest.approx(result.score) and score["Value"] > 1
@@ -409,11 +422,11 @@ def test_an_aws_refusal_is_one_line(mock_aws, profile, tmp_path, capsys):
     assert "needs --hours" in capsys.readouterr().err
 
 
-def test_worker_processes_read_the_same_traffic(monkeypatch, tmp_path):
+def test_worker_processes_read_the_same_traffic(sample_captures, monkeypatch, tmp_path):
     monkeypatch.setattr(capture, "MIN_LINES_PER_WORKER", 50)
     folder = tmp_path / "capture"
     folder.mkdir()
-    lines = settings.SAMPLE_CAPTURES["drifted"].read_text().splitlines()
+    lines = sample_captures["drifted"].read_text().splitlines()
     (folder / "a.jsonl").write_text("\n".join(lines[:100]))
     (folder / "b.jsonl").write_text("\n".join(lines[100:]))
     alone, shared = (capture.read(str(folder), workers=count) for count in (1, 3))
@@ -444,3 +457,24 @@ def test_no_traffic_is_said_so_not_called_clean(local_run, tmp_path, capsys):
     assert "0 rows checked: nothing to compare" in capsys.readouterr().out
     page = (tmp_path / "report" / report.HTML_FILE).read_text()
     assert "<title>No captured rows to check" in page
+
+
+def test_sample_captures_of_another_model_are_called_stale(
+    local_run, model_dir, sample_captures, monkeypatch, capsys
+):
+    monkeypatch.setattr(settings, "SAMPLE_CAPTURES", sample_captures)
+    assert samples.main(["check", "--model-dir", str(local_run.model_dir)]) == 0
+    assert samples.main(["check", "--model-dir", str(model_dir)]) == 2  # other hyperparameters
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith("monitor.samples: error: ") and "make sample-captures" in line
+    assert str(sample_captures["clean"]) in line
+
+
+def test_make_sample_captures_writes_what_the_check_accepts(model_dir, tmp_path, monkeypatch):
+    paths = {kind: tmp_path / kind / "capture.jsonl" for kind in ("clean", "drifted")}
+    monkeypatch.setattr(settings, "SAMPLE_CAPTURES", paths)
+    assert samples.main(["write", "--model-dir", str(model_dir)]) == 0
+    first = {kind: path.read_bytes() for kind, path in paths.items()}
+    assert samples.main(["write", "--model-dir", str(model_dir)]) == 0  # seeded: the same bytes
+    assert {kind: path.read_bytes() for kind, path in paths.items()} == first
+    assert samples.main(["check", "--model-dir", str(model_dir)]) == 0

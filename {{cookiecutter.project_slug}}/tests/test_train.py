@@ -89,4 +89,4 @@ def test_help_lists_each_option_once_with_its_default():
     text = argument_parser({}).format_help()
     assert text.count("--seed") == 2  # the usage line and the option, not a duplicate spelling
     assert "--n-estimators" in text and "--n_estimators" in text
-    assert "(default: 200)" in text
+    assert f"(default: {Hyperparameters().n_estimators})" in text
