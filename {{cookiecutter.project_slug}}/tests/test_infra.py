@@ -57,6 +57,31 @@ def test_stack_parameters_refuse_an_account_that_is_no_stage():
         )
 
 
+@pytest.mark.parametrize(
+    ("provider", "valid", "invalid"),
+    [
+        ("github", ["acme/churn", "acme-labs/churn.v2"], ["acme", "-acme/churn", "a/b/c"]),
+        ("gitlab", ["acme/churn", "acme/ml/churn"], ["acme", "acme/"]),
+        ("bitbucket", ["acme/churn", "acme_team/churn"], ["acme", "a/b/c"]),
+        ("codecommit", ["churn", "churn.models_2"], ["acme/churn", "c" * 101]),
+    ],
+)
+def test_repository_ids_follow_their_providers_form(provider, valid, invalid):
+    common_mistakes = ["https://github.com/acme/churn", "acme/my churn", "acme/churné", ""]
+    assert [naming.repository_problem(provider, id) for id in valid] == [None] * len(valid)
+    for id in invalid + common_mistakes:
+        assert "is no" in naming.repository_problem(provider, id), id
+
+
+def test_stack_parameters_refuse_a_repository_in_one_line(capsys):
+    from {{ cookiecutter.package_name }}.deploy.__main__ import main
+
+    assert main(["stack-parameters", "cicd", "--repository", "acme/my churn"]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.startswith("deploy: error: --repository 'acme/my churn'") and "\n" not in error
+    assert naming.REPOSITORY_FORMS[settings.GIT_PROVIDER][0] in error
+
+
 # Names inside a resource (pipeline stages and actions, metric dimensions, variables, a role's
 # inline policies).
 INNER_NAMES = {"Stages", "Dimensions", "EnvironmentVariables", "Variables", "Policies"}

@@ -95,6 +95,25 @@ POLICY_STATEMENT = Rule("event bus policy statement", r"[a-zA-Z0-9-_]+", 64)
 # SageMaker allows 63 characters.
 JOB_NAME_PREFIX = Rule("processing job name prefix", r"[a-zA-Z0-9](-*[a-zA-Z0-9])*", 26)
 
+# The repository CI/CD builds, as each provider's CodeConnections FullRepositoryId spells it
+# (CodeCommit: the repository's name): a URL is no id, and a space would split the
+# --parameter-overrides it is pasted into. GitLab nests groups: <group>/<subgroup>/<name>.
+REPOSITORY_FORMS = {
+    "github": ("<owner>/<name>", r"[A-Za-z0-9](-?[A-Za-z0-9])*/[\w.-]+"),
+    "gitlab": ("<group>/<name> or <group>/<subgroup>/<name>", r"[\w.-]+(/[\w.-]+)+"),
+    "bitbucket": ("<workspace>/<name>", r"[\w.-]+/[\w.-]+"),
+    "codecommit": ("<name>, the repository's name in the dev account", r"[\w.-]{1,100}"),
+}
+
+
+def repository_problem(provider: str, repository: str) -> str | None:
+    """Why `repository` is no repository id of `provider` (a key of REPOSITORY_FORMS), or None."""
+    form, pattern = REPOSITORY_FORMS[provider]
+    if re.fullmatch(pattern, repository, flags=re.ASCII):
+        return None
+    return f"--repository {repository!r} is no {provider} repository id; give {form}"
+
+
 # The deployment stages, in the order a model reaches them.
 STAGES = ("staging", "prod")
 

@@ -17,7 +17,6 @@ import argparse
 import importlib.util
 import os
 import sys
-from pathlib import Path
 
 from .. import aws, naming, settings
 from . import integration, release, stacks
@@ -32,10 +31,11 @@ def load_settings() -> settings.Settings:
 def command_stack_parameters(args, config) -> int:
     aws.check_project(config)
     if args.stack == "cicd":
+        form = naming.REPOSITORY_FORMS[settings.GIT_PROVIDER][0]
         if not args.repository:
-            raise aws.CommandError(
-                "stack-parameters cicd needs --repository <owner>/<name> (CodeCommit: the name)"
-            )
+            raise aws.CommandError(f"stack-parameters cicd needs --repository {form}")
+        if problem := naming.repository_problem(settings.GIT_PROVIDER, args.repository):
+            raise aws.CommandError(problem)
         parameters = stacks.cicd(config, args.repository)
     else:
         parameters = stacks.target_account(config, args.account or config.staging_account_id)
@@ -127,19 +127,21 @@ def argument_parser() -> argparse.ArgumentParser:
     parameters.set_defaults(run=command_stack_parameters)
 
     prepare = commands.add_parser("prepare", help="pick the approved model, write stage configs")
-    prepare.add_argument("--output-dir", type=Path, default=Path("prepared"))
+    prepare.add_argument("--output-dir", type=aws.output_folder, default="prepared")
     prepare.add_argument("--commit", help="default: $GIT_COMMIT")
     prepare.add_argument("--build-id", help="default: $CODEBUILD_BUILD_ID")
     prepare.set_defaults(run=command_prepare)
 
     test = commands.add_parser("integration-test", help="test a stage's endpoint")
     test.add_argument("--stage", choices=naming.STAGES, default="staging")
-    test.add_argument("--junit", type=Path, default=Path("reports/integration.xml"))
-    test.add_argument("--data", type=Path, default=settings.SAMPLE_DATA, help="rows to send")
-    test.add_argument("--rows", type=int, default=integration.ROWS)
+    test.add_argument("--junit", type=aws.output_file, default="reports/integration.xml")
+    test.add_argument(
+        "--data", type=aws.readable_file, default=str(settings.SAMPLE_DATA), help="rows to send"
+    )
+    test.add_argument("--rows", type=aws.positive_whole_number, default=integration.ROWS)
     test.add_argument(
         "--p95-seconds",
-        type=float,
+        type=aws.positive_number,
         default=os.environ.get(settings.INTEGRATION_P95_VARIABLE, settings.INTEGRATION_P95_SECONDS),
         help=f"latency bound (default: ${settings.INTEGRATION_P95_VARIABLE} or %(default)s)",
     )

@@ -23,7 +23,7 @@ import warnings
 from pathlib import Path
 
 from .. import aws, settings
-from ..aws import CommandError, check_account
+from ..aws import CommandError, check_account, output_file, positive_number, readable_file
 from . import code, diagram, parameters
 
 FINISHED = ("Succeeded", "Failed", "Stopped")
@@ -71,17 +71,12 @@ def definition_json(pipeline) -> str:
     return json.dumps(json.loads(pipeline.definition()), indent=2) + "\n"
 
 
-def check_writable(output: Path | None) -> None:
-    """Fail before the slow build when the output's folder does not exist."""
-    if output is not None and not output.parent.is_dir():
-        raise CommandError(f"cannot write {output}: no folder {output.parent}")
-
-
 def write(text: str, output: Path | None) -> None:
     if output is None:
         sys.stdout.write(text)
         return
     try:
+        output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(text)
     except OSError as error:
         raise CommandError(f"cannot write {output}: {error.strerror}") from error
@@ -96,14 +91,12 @@ def build_offline(config: settings.Settings, arn: str):
 
 
 def command_definition(args, config) -> int:
-    check_writable(args.output)
     pipeline = build_offline(config, role_arn(args.role_arn, config, required=False))
     write(definition_json(pipeline), args.output)
     return 0
 
 
 def command_diagram(args, config) -> int:
-    check_writable(args.output)
     try:
         readme = None if args.readme is None else args.readme.read_text()
     except OSError as error:
@@ -310,7 +303,7 @@ def argument_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     definition = commands.add_parser("definition", help="write the pipeline definition JSON")
-    definition.add_argument("--output", type=Path, help="file to write (default: stdout)")
+    definition.add_argument("--output", type=output_file, help="file to write (default: stdout)")
     definition.add_argument(
         "--role-arn", help=f"jobs' IAM role (default: ${settings.ROLE_ARN_VARIABLE})"
     )
@@ -318,8 +311,10 @@ def argument_parser() -> argparse.ArgumentParser:
 
     chart = commands.add_parser("diagram", help="draw the pipeline as Mermaid")
     target = chart.add_mutually_exclusive_group()
-    target.add_argument("--output", type=Path, help="file to write (default: stdout)")
-    target.add_argument("--readme", type=Path, help="refresh the diagram block in this README")
+    target.add_argument("--output", type=output_file, help="file to write (default: stdout)")
+    target.add_argument(
+        "--readme", type=readable_file, help="refresh the diagram block in this README"
+    )
     chart.set_defaults(run=command_diagram)
 
     upsert = commands.add_parser(
@@ -336,8 +331,10 @@ def argument_parser() -> argparse.ArgumentParser:
         "--latest-data", action="store_true", help="train on the input data's newest folder"
     )
     start.add_argument("--wait", action="store_true", help="follow the execution to its end")
-    start.add_argument("--timeout", type=float, default=4 * 3600, help="seconds (default: 4 h)")
-    start.add_argument("--poll", type=float, default=30, help="seconds between checks")
+    start.add_argument(
+        "--timeout", type=positive_number, default=4 * 3600, help="seconds (default: 4 h)"
+    )
+    start.add_argument("--poll", type=positive_number, default=30, help="seconds between checks")
     start.set_defaults(run=command_start)
     return parser
 
