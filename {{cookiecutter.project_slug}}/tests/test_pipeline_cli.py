@@ -14,7 +14,7 @@ from {{ cookiecutter.package_name }} import settings
 from {{ cookiecutter.package_name }}.pipeline import code, diagram
 
 pytest.importorskip(
-    "sagemaker", reason="the pipeline extra is not installed: pip install -e '.[pipeline]'"
+    "sagemaker", reason="the pipeline extra is not installed: make setup EXTRAS=dev,pipeline"
 )
 
 from {{ cookiecutter.package_name }}.pipeline.__main__ import (
@@ -155,7 +155,7 @@ def test_diagram_leaves_an_up_to_date_readme_alone(tmp_path, monkeypatch, capsys
 def test_missing_sdk_is_one_clear_line(monkeypatch, capsys):
     monkeypatch.setattr("importlib.util.find_spec", lambda name: None)
     assert main(["definition"]) == 2
-    assert "pip install -e '.[pipeline]'" in error_line(capsys)
+    assert "make setup EXTRAS=dev,pipeline" in error_line(capsys)
 
 
 @pytest.mark.parametrize("argv", [["upsert", "--role-arn", ROLE_ARN], ["start"]])

@@ -20,7 +20,7 @@ from {{ cookiecutter.package_name }}.pipeline import code, diagram
 
 definition = pytest.importorskip(
     "{{ cookiecutter.package_name }}.pipeline.definition",
-    reason="the pipeline extra is not installed: pip install -e '.[pipeline]'",
+    reason="the pipeline extra is not installed: make setup EXTRAS=dev,pipeline",
 )
 
 PACKAGE = "{{ cookiecutter.package_name }}"

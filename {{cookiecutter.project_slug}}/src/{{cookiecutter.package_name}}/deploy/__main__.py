@@ -152,7 +152,11 @@ def argument_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = argument_parser().parse_args(argv)
     if importlib.util.find_spec("boto3") is None:
-        print(f"{PROGRAM}: error: boto3 is missing; pip install -e '.[deploy]'", file=sys.stderr)
+        print(
+            f"{PROGRAM}: error: boto3 is missing;"
+            " run make setup (outside make: pip install -e '.[deploy]')",
+            file=sys.stderr,
+        )
         return 2
     return aws.run(PROGRAM, lambda: args.run(args, load_settings()))
 

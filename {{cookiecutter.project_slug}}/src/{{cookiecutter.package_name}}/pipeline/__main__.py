@@ -344,7 +344,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if importlib.util.find_spec("sagemaker") is None:
         print(
-            "pipeline: error: the SageMaker SDK is not installed; pip install -e '.[pipeline]'",
+            "pipeline: error: the SageMaker SDK is not installed;"
+            " run make setup EXTRAS=dev,pipeline (outside make: pip install -e '.[pipeline]')",
             file=sys.stderr,
         )
         return 2
