@@ -1,9 +1,11 @@
 """Tag a release of the template: `make release` (docs/customizing.md, "Release a version").
 
 The version is `_template_version` in cookiecutter.json, the one every generated project
-records. A release needs a clean work tree, a semantic version that is not tagged yet, and that
-version's CHANGELOG.md section as the newest. It is then tagged `v<version>`, an annotated tag
-whose message is the section, ready to push.
+records. A release needs a clean work tree on the main branch, a semantic version that is not
+tagged yet, and that version's CHANGELOG.md section as the newest. Where main tracks a remote
+branch, it is fetched first and main must be neither ahead of it nor behind: a tag names only
+merged, published work, since projects' `template-check` offers every tag. It is then tagged
+`v<version>`, an annotated tag whose message is the section, ready to push.
 """
 
 import json
@@ -14,6 +16,7 @@ from pathlib import Path
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent
 SEMANTIC_VERSION = re.compile(r"(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)")
+MAIN_BRANCH = "main"
 RELEASE_HEADING = re.compile(r"^## \[(?P<version>[^\]]+)\] - (?P<date>\d{4}-\d{2}-\d{2})$", re.MULTILINE)
 
 
@@ -48,10 +51,38 @@ def release_problems(version: str, changelog: str) -> list[str]:
     return []
 
 
+def commits(count: str) -> str:
+    return f"{count} commit" if count == "1" else f"{count} commits"
+
+
+def branch_problems() -> list[str]:
+    """Why the checkout is not a main branch in step with its remote branch, one line each."""
+    branch = git("symbolic-ref", "--quiet", "--short", "HEAD").stdout.strip()
+    if branch != MAIN_BRANCH:
+        where = f"on branch {branch}" if branch else "not on a branch"
+        return [f"{where}; releases are tagged from {MAIN_BRANCH}: merge the work, then git switch {MAIN_BRANCH}"]
+    upstream = git("rev-parse", "--abbrev-ref", "--symbolic-full-name", "@{upstream}").stdout.strip()
+    if not upstream:
+        if git("remote").stdout.strip():
+            return [f"{MAIN_BRANCH} tracks no remote branch; git branch --set-upstream-to origin/{MAIN_BRANCH}"]
+        return []
+    remote = git("config", f"branch.{MAIN_BRANCH}.remote").stdout.strip()
+    fetched = git("fetch", "--quiet", remote)
+    if fetched.returncode:
+        return [f"cannot fetch {remote} to compare {MAIN_BRANCH} with it: {' '.join(fetched.stderr.split())}"]
+    ahead, behind = git("rev-list", "--left-right", "--count", f"HEAD...{upstream}").stdout.split()
+    problems = []
+    if behind != "0":
+        problems.append(f"{MAIN_BRANCH} is {commits(behind)} behind {upstream}; git pull, then release")
+    if ahead != "0":
+        problems.append(f"{MAIN_BRANCH} is {commits(ahead)} ahead of {upstream}; merge through {upstream} first")
+    return problems
+
+
 def main() -> int:
     version = template_version()
     changelog = (TEMPLATE_DIR / "CHANGELOG.md").read_text(encoding="utf-8")
-    problems = release_problems(version, changelog)
+    problems = release_problems(version, changelog) + branch_problems()
     if git("status", "--porcelain").stdout.strip():
         problems.append("the work tree has uncommitted changes; commit them, so the tag names what was released")
     if git("rev-parse", "--verify", "--quiet", f"refs/tags/v{version}").returncode == 0:

@@ -87,14 +87,69 @@ def leave_uncommitted(template: Path) -> None:
     (template / "CHANGELOG.md").write_text((template / "CHANGELOG.md").read_text() + "\nAn unfinished note\n")
 
 
+def switch_to_a_feature_branch(template: Path) -> None:
+    git(template, "switch", "--quiet", "--create", "feature/experiment")
+
+
+def detach(template: Path) -> None:
+    git(template, "switch", "--quiet", "--detach")
+
+
+def add_a_remote_main_does_not_track(template: Path) -> None:
+    git(template, "remote", "add", "origin", str(publish(template)))
+
+
+def publish(template: Path) -> Path:
+    """A bare repository beside `template` holding its main, as `origin`."""
+    remote = template.parent / f"{template.name}-origin.git"
+    git(template.parent, "init", "--quiet", "--bare", "--initial-branch=main", str(remote))
+    git(template, "push", "--quiet", str(remote), "main")
+    return remote
+
+
+def track_a_remote(template: Path) -> None:
+    remote = publish(template)
+    git(template, "remote", "add", "origin", str(remote))
+    git(template, "fetch", "--quiet", "origin")
+    git(template, "branch", "--quiet", "--set-upstream-to", "origin/main")
+
+
+def commit_without_pushing(template: Path) -> None:
+    track_a_remote(template)
+    git(template, "commit", "--quiet", "--allow-empty", "-m", "Not merged upstream")
+
+
+def fall_behind_the_remote(template: Path) -> None:
+    """Someone else merges to the remote's main; the local main has not pulled it."""
+    track_a_remote(template)
+    other = template.parent / "other-clone"
+    git(template.parent, "clone", "--quiet", str(template.parent / f"{template.name}-origin.git"), str(other))
+    git(other, "commit", "--quiet", "--allow-empty", "-m", "Merged by someone else")
+    git(other, "push", "--quiet", "origin", "main")
+
+
 @pytest.mark.parametrize(
     ("change", "problem"),
     [
         (set_version("99.0.0"), "CHANGELOG.md: the newest release is "),
         (set_version("1.0"), "_template_version '1.0' in cookiecutter.json: not a semantic version"),
         (leave_uncommitted, "the work tree has uncommitted changes"),
+        (switch_to_a_feature_branch, "on branch feature/experiment; releases are tagged from main"),
+        (detach, "not on a branch; releases are tagged from main"),
+        (add_a_remote_main_does_not_track, "main tracks no remote branch; git branch --set-upstream-to origin/main"),
+        (commit_without_pushing, "main is 1 commit ahead of origin/main; merge through origin/main first"),
+        (fall_behind_the_remote, "main is 1 commit behind origin/main; git pull, then release"),
     ],
-    ids=["not in the changelog", "not semantic", "uncommitted"],
+    ids=[
+        "not in the changelog",
+        "not semantic",
+        "uncommitted",
+        "feature branch",
+        "detached",
+        "untracked",
+        "ahead",
+        "behind",
+    ],
 )
 def test_release_refuses_in_one_line_and_tags_nothing(template, change, problem):
     change(template)
@@ -103,3 +158,10 @@ def test_release_refuses_in_one_line_and_tags_nothing(template, change, problem)
     [line] = errors(result)
     assert line.startswith(f"error: release: {problem}")
     assert git(template, "tag", "--list") == ""
+
+
+def test_release_from_a_main_in_step_with_its_remote_tags_it(template):
+    track_a_remote(template)
+    result = make_release(template)
+    assert result.returncode == 0, result.stderr
+    assert git(template, "tag", "--list") == f"v{harness.OPTIONS['_template_version']}\n"
