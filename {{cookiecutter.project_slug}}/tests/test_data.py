@@ -31,6 +31,20 @@ def test_missing_column_is_named(tmp_path, sample_frame):
         read_csv_files(path)
 
 
+def test_spaces_around_header_names_are_named_with_the_fix(tmp_path, sample_frame):
+    padded = f"  {schema.FEATURES[1]}"
+    path = write(tmp_path, sample_frame.rename(columns={schema.FEATURES[1]: padded}))
+    with pytest.raises(DataValidationError, match=f"spaces around them \\('{padded}'\\); remove"):
+        read_csv_files(path)
+
+
+def test_a_folder_s_csv_files_are_read_whatever_the_case_of_their_suffix(tmp_path, sample_frame):
+    sample_frame.iloc[:60].to_csv(tmp_path / "export.CSV", index=False)
+    sample_frame.iloc[60:].to_csv(tmp_path / "rest.csv", index=False)
+    (tmp_path / "notes.txt").write_text("not data")
+    assert len(read_csv_files(tmp_path)) == len(sample_frame)
+
+
 def test_non_numeric_value_is_named_with_its_line(tmp_path, sample_frame):
     frame = sample_frame.astype(object)
     frame.loc[3, schema.FEATURES[0]] = "not-a-number"

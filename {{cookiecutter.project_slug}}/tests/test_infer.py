@@ -221,6 +221,27 @@ def test_a_damaged_model_file_is_named_with_the_fix(tmp_path, model_dir, file_na
     assert "retrain the model, or copy the whole model bundle again" in str(error.value)
 
 
+def test_a_bundle_of_another_framework_names_the_framework_it_needs(tmp_path, model_dir):
+    bundle = tmp_path / "other-framework-model"
+    shutil.copytree(model_dir, bundle)
+    metadata = json.loads((bundle / "model.json").read_text())
+    (bundle / "model.json").write_text(json.dumps({**metadata, "framework": "lightgbm"}))
+    # A pickle of a class from a module this environment does not have, as another
+    # framework's estimator is where only this project's framework is installed.
+    (bundle / "model.joblib").write_bytes(b"\x80\x04cnot_installed_framework\nBooster\n.")
+    with pytest.raises(InvalidModelError) as error:
+        model_fn(str(bundle))
+    message = one_line_message(error.value)
+    needs = "the model needs lightgbm (its model.json says), which is not installed here"
+    assert message.startswith(f"{bundle / 'model.joblib'}: {needs}")
+
+
+def test_batch_command_hints_at_spaces_around_header_names(tmp_path, model_dir, splits, capsys):
+    rows = splits["test"].rename(columns={schema.FEATURES[0]: f" {schema.FEATURES[0]}"})
+    assert run_batch(tmp_path, model_dir, rows.to_csv(index=False)) == 2
+    assert f"spaces around them (' {schema.FEATURES[0]}')" in one_line_error(capsys)
+
+
 def test_batch_command_writes_predictions_beside_the_rows(tmp_path, model_dir, splits):
     source, target = tmp_path / "in.csv", tmp_path / "out" / "predictions.csv"
     splits["test"].to_csv(source, index=False)

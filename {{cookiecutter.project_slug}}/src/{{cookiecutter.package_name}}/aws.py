@@ -3,76 +3,15 @@
 Imports botocore only inside `run`, so the package's steps and serving never load it.
 """
 
-import argparse
 import logging
-import os
 import sys
 from collections.abc import Callable
-from pathlib import Path
 
 from . import settings
 
 
 class CommandError(Exception):
     """A problem the user must fix before the command can work; the message says how."""
-
-
-# argparse `type=` checks: a bad option stops the command line before its first AWS call.
-
-
-def positive_whole_number(text: str) -> int:
-    try:
-        number = int(text)
-    except ValueError:
-        number = 0
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
-    return number
-
-
-def positive_number(text: str) -> float:
-    try:
-        number = float(text)
-    except ValueError:
-        number = float("nan")
-    if not 0 < number < float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a number greater than 0, got {text!r}")
-    return number
-
-
-def readable_file(text: str) -> Path:
-    path = Path(text)
-    if not path.is_file() or not os.access(path, os.R_OK):
-        raise argparse.ArgumentTypeError(f"no readable file {text}")
-    return path
-
-
-def _creatable(path: Path) -> bool:
-    """Whether `path` is a folder or can be made one: its nearest existing folder is writable."""
-    existing = path
-    while not existing.exists() and existing != existing.parent:
-        existing = existing.parent
-    return existing.is_dir() and os.access(existing, os.W_OK | os.X_OK)
-
-
-def output_file(text: str) -> Path:
-    """A file the command may write, creating its missing folders."""
-    path = Path(text)
-    if path.is_dir():
-        raise argparse.ArgumentTypeError(f"{text} is a folder; give a file name")
-    if (path.exists() and not os.access(path, os.W_OK)) or not _creatable(path.parent):
-        raise argparse.ArgumentTypeError(f"cannot write {text}; give a path in a writable folder")
-    return path
-
-
-def output_folder(text: str) -> Path:
-    """A folder the command may write into, creating it if missing."""
-    path = Path(text)
-    if path.exists() and not path.is_dir():
-        raise argparse.ArgumentTypeError(f"{text} is a file; give a folder")
-    if not _creatable(path):
-        raise argparse.ArgumentTypeError(f"cannot write into {text}; give a writable folder")
-    return path
 
 
 def check_project(config: settings.Settings) -> None:

@@ -9,6 +9,7 @@ import argparse
 from pathlib import Path
 
 from .. import threads
+from ..options import output_folder
 from .core import SPLIT_SEED, DataValidationError, drop_duplicates, read_csv_files, split
 
 PROCESSING_DIR = Path("/opt/ml/processing")
@@ -25,8 +26,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--output-dir",
-        type=Path,
-        default=PROCESSING_DIR / "output",
+        type=output_folder,
+        default=str(PROCESSING_DIR / "output"),
         help="where train/, validation/ and test/ are written",
     )
     parser.add_argument("--seed", type=int, default=SPLIT_SEED, help="seed of the random split")

@@ -35,13 +35,26 @@ class DataValidationError(ValueError):
 
 def read_csv_files(path: Path) -> pd.DataFrame:
     """Read one CSV file, or every CSV file in a directory, each validated, into one frame."""
-    files = sorted(path.glob("*.csv")) if path.is_dir() else [path]
+    files = csv_files(path) if path.is_dir() else [path]
     if not files or not files[0].exists():
         raise DataValidationError(f"{path}: no CSV file found; pass a CSV file or a folder of them")
     frames = [validate(_read(file), source=str(file)) for file in files]
     frame = pd.concat(frames, ignore_index=True)
     _check_outcomes(frame[schema.TARGET], source=str(path))
     return frame
+
+
+def csv_files(folder: Path) -> list[Path]:
+    """The folder's CSV files, by name; `.CSV` counts, as spreadsheet exports often use it."""
+    return sorted(
+        path for path in folder.iterdir() if path.suffix.lower() == ".csv" and path.is_file()
+    )
+
+
+def padded_names(header, names) -> list[str]:
+    """Header names that are `names` but for spaces around them, which a match would miss."""
+    names_in_header = (str(name) for name in header)
+    return [name for name in names_in_header if name != name.strip() and name.strip() in names]
 
 
 def _read(file: Path) -> pd.DataFrame:
@@ -68,6 +81,12 @@ def validate(frame: pd.DataFrame, source: str) -> pd.DataFrame:
     """Check one file's frame against the schema; return the schema's columns, target last."""
     columns = [*schema.FEATURES, schema.TARGET]
     missing = [column for column in columns if column not in frame.columns]
+    padded = padded_names(frame.columns, missing)
+    if padded:
+        raise DataValidationError(
+            f"{source}: header names with spaces around them ({', '.join(map(repr, padded))}); "
+            "remove the spaces from the header row"
+        )
     if missing:
         raise DataValidationError(
             f"{source}: missing column(s) {', '.join(missing)}; add them or update data/schema.py"

@@ -18,7 +18,7 @@ import importlib.util
 import os
 import sys
 
-from .. import aws, naming, settings
+from .. import aws, naming, options, settings
 from . import integration, release, stacks
 
 PROGRAM = "deploy"
@@ -127,21 +127,21 @@ def argument_parser() -> argparse.ArgumentParser:
     parameters.set_defaults(run=command_stack_parameters)
 
     prepare = commands.add_parser("prepare", help="pick the approved model, write stage configs")
-    prepare.add_argument("--output-dir", type=aws.output_folder, default="prepared")
+    prepare.add_argument("--output-dir", type=options.output_folder, default="prepared")
     prepare.add_argument("--commit", help="default: $GIT_COMMIT")
     prepare.add_argument("--build-id", help="default: $CODEBUILD_BUILD_ID")
     prepare.set_defaults(run=command_prepare)
 
     test = commands.add_parser("integration-test", help="test a stage's endpoint")
     test.add_argument("--stage", choices=naming.STAGES, default="staging")
-    test.add_argument("--junit", type=aws.output_file, default="reports/integration.xml")
+    test.add_argument("--junit", type=options.output_file, default="reports/integration.xml")
     test.add_argument(
-        "--data", type=aws.readable_file, default=str(settings.SAMPLE_DATA), help="rows to send"
+        "--data", type=options.readable_file, default=str(settings.SAMPLE_DATA), help="rows to send"
     )
-    test.add_argument("--rows", type=aws.positive_whole_number, default=integration.ROWS)
+    test.add_argument("--rows", type=options.positive_whole_number, default=integration.ROWS)
     test.add_argument(
         "--p95-seconds",
-        type=aws.positive_number,
+        type=options.positive_number,
         default=os.environ.get(settings.INTEGRATION_P95_VARIABLE, settings.INTEGRATION_P95_SECONDS),
         help=f"latency bound (default: ${settings.INTEGRATION_P95_VARIABLE} or %(default)s)",
     )

@@ -14,6 +14,7 @@ from pathlib import Path
 from .. import settings, threads
 from ..data.core import DataValidationError, read_csv_files
 from ..infer.handler import InvalidModelError, model_fn
+from ..options import output_folder
 from .core import evaluate
 
 PROCESSING_DIR = Path("/opt/ml/processing")
@@ -41,7 +42,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="evaluate", description=__doc__.splitlines()[0])
     parser.add_argument("--model-dir", type=Path, default=PROCESSING_DIR / "model")
     parser.add_argument("--test-dir", type=Path, default=PROCESSING_DIR / "test")
-    parser.add_argument("--output-dir", type=Path, default=PROCESSING_DIR / "evaluation")
+    parser.add_argument(
+        "--output-dir", type=output_folder, default=str(PROCESSING_DIR / "evaluation")
+    )
     args = parser.parse_args(argv)
     threads.limit(parser.prog)
     try:

@@ -9,6 +9,8 @@ import csv
 from pathlib import Path
 
 from .. import threads
+from ..data.core import padded_names
+from ..options import output_file
 from .handler import (
     InvalidModelError,
     InvalidRequestError,
@@ -47,6 +49,12 @@ def read_rows(path: Path) -> tuple[list[str], list[dict[str, str]]]:
 def check_columns(header: list[str], features: tuple[str, ...]) -> None:
     """Refuse a file that lacks a feature column, naming every missing one."""
     missing = [name for name in features if name not in header]
+    padded = padded_names(header, missing)
+    if padded:
+        raise InvalidRequestError(
+            f"header names with spaces around them ({', '.join(map(repr, padded))}); "
+            "remove the spaces from the header row"
+        )
     if missing:
         raise InvalidRequestError(
             f"missing column(s) {', '.join(missing)}; the model needs a column for each feature"
@@ -63,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="predict", description=__doc__.splitlines()[0])
     parser.add_argument("--model-dir", type=Path, required=True)
     parser.add_argument("--input", type=Path, required=True, help="CSV file with a header row")
-    parser.add_argument("--output", type=Path, required=True, help="CSV file to write")
+    parser.add_argument("--output", type=output_file, required=True, help="CSV file to write")
     args = parser.parse_args(argv)
     try:
         model = model_fn(str(args.model_dir))

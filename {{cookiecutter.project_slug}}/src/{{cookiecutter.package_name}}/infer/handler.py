@@ -80,7 +80,7 @@ def model_fn(model_dir: str) -> Model:
         )
     metadata = _read_metadata(directory / METADATA_FILE)
     return Model(
-        estimator=_load_estimator(directory / MODEL_FILE),
+        estimator=_load_estimator(directory / MODEL_FILE, metadata.get("framework")),
         problem_type=metadata["problem_type"],
         features=tuple(metadata["features"]),
     )
@@ -104,11 +104,17 @@ def _read_metadata(path: Path) -> dict:
     return metadata
 
 
-def _load_estimator(path: Path):
+def _load_estimator(path: Path, framework: str | None):
     import joblib
 
     try:
         return joblib.load(path)
+    except ModuleNotFoundError as error:  # a bundle of another project's framework
+        needed = f"{framework} (its model.json says)" if framework else f"module {error.name}"
+        raise InvalidModelError(
+            f"{path}: the model needs {needed}, which is not installed here; "
+            f"score it where {framework or error.name} is installed, or retrain it here"
+        ) from None
     except Exception as error:  # unpickling damaged bytes can raise almost any exception
         raise _unloadable(path, repr(error)) from None
 

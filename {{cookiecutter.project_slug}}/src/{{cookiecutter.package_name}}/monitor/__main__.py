@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from .. import aws, settings, threads
+from ..options import output_folder, positive_number
 
 PROCESSING_DIR = Path("/opt/ml/processing")
 PROGRAM = "monitor"
@@ -133,16 +134,6 @@ def iso_time(value: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def positive_hours(value: str) -> float:
-    try:
-        hours = float(value)
-    except ValueError:
-        hours = 0.0
-    if not hours > 0:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a positive number of hours")
-    return hours
-
-
 def argument_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=f"python -m {__package__}",
@@ -156,7 +147,7 @@ def argument_parser() -> argparse.ArgumentParser:
     base.add_argument("--train-dir", type=Path, default=PROCESSING_DIR / "train")
     base.add_argument("--test-dir", type=Path, default=PROCESSING_DIR / "test")
     base.add_argument("--model-dir", type=Path, default=PROCESSING_DIR / "model")
-    base.add_argument("--output-dir", type=Path, default=PROCESSING_DIR / "baseline")
+    base.add_argument("--output-dir", type=output_folder, default=str(PROCESSING_DIR / "baseline"))
     base.set_defaults(run=command_baseline)
 
     check = commands.add_parser("check", help="check captured traffic for drift")
@@ -166,10 +157,12 @@ def argument_parser() -> argparse.ArgumentParser:
     check.add_argument(
         "--capture", required=True, help="capture file or folder, CSV file, or s3:// prefix"
     )
-    check.add_argument("--hours", type=positive_hours, help="check only this many hours back")
+    check.add_argument("--hours", type=positive_number, help="check only this many hours back")
     check.add_argument("--until", type=iso_time, help="end of the period (default: now)")
     check.add_argument(
-        "--output-dir", type=Path, help=f"default: a new folder in {settings.MONITORING_DIR}"
+        "--output-dir",
+        type=output_folder,
+        help=f"default: a new folder in {settings.MONITORING_DIR}",
     )
     check.add_argument("--fail-on-drift", action="store_true", help="exit 1 when drift is found")
     check.add_argument("--metrics-namespace", help="publish CloudWatch metrics here")

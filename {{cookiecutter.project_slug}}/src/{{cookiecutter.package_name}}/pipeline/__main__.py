@@ -23,7 +23,8 @@ import warnings
 from pathlib import Path
 
 from .. import aws, settings
-from ..aws import CommandError, check_account, output_file, positive_number, readable_file
+from ..aws import CommandError, check_account
+from ..options import output_file, positive_number, readable_file
 from . import code, diagram, parameters
 
 FINISHED = ("Succeeded", "Failed", "Stopped")

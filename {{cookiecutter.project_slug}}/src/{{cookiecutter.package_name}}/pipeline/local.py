@@ -27,6 +27,7 @@ from ..evaluate.core import metric_from_report
 from ..infer.__main__ import main as predict
 from ..monitor.__main__ import main as monitor
 from ..monitor.baseline import BASELINE_FILE
+from ..options import output_folder
 from ..train.__main__ import main as train
 
 
@@ -208,12 +209,15 @@ def main(argv: list[str] | None = None) -> int:
         "--data", type=Path, default=settings.SAMPLE_DATA, help="CSV file or directory"
     )
     parser.add_argument(
-        "--runs-dir", type=Path, default=settings.RUNS_DIR, help="each run gets a folder here"
+        "--runs-dir",
+        type=output_folder,
+        default=str(settings.RUNS_DIR),
+        help="each run gets a folder here",
     )
     parser.add_argument(
         "--registry-dir",
-        type=Path,
-        default=settings.LOCAL_REGISTRY_DIR,
+        type=output_folder,
+        default=str(settings.LOCAL_REGISTRY_DIR),
         help="the local model registry",
     )
     parser.add_argument(

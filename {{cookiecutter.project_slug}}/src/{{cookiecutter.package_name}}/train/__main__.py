@@ -16,6 +16,7 @@ from pathlib import Path
 from .. import threads
 from ..data.core import DataValidationError, read_csv_files
 from ..evaluate.core import primary_metric
+from ..options import output_folder
 from .core import fit, save
 from .hyperparameters import Hyperparameters
 
@@ -54,7 +55,7 @@ def argument_parser(hyperparameters: dict[str, str] | None = None) -> argparse.A
     )
     parser.add_argument(
         "--model-dir",
-        type=Path,
+        type=output_folder,
         default=env.get("SM_MODEL_DIR", "/opt/ml/model"),
         help="where the model bundle is written",
     )
