@@ -129,3 +129,26 @@ def test_generated_documents_name_only_what_exists(render, answers):
     # The branch flow is one table, the same in the README and in the deployment guide.
     readme, guide = ((project / d).read_text() for d in ("README.md", "docs/deployment.md"))
     assert flow_table(readme) == flow_table(guide)
+
+
+# "docs/customizing.md, "Release a version"": how the template's files point at a section.
+SECTION_REFERENCE = re.compile(r'(docs/[\w-]+\.md), "([^"]+)"')
+
+
+def test_the_template_points_only_at_sections_its_documents_have():
+    sources = [*harness.TEMPLATE_DIR.glob("*/*.py"), *harness.TEMPLATE_DIR.glob("docs/*")]
+    references = [(source, *match) for source in sources for match in SECTION_REFERENCE.findall(source.read_text())]
+    assert references, "the pattern no longer finds the references"
+    for source, document, section in references:
+        headings = re.findall(r"^#+ (?:\d+\. )?(.+)$", (harness.TEMPLATE_DIR / document).read_text(), re.MULTILINE)
+        assert section in headings, f"{source.name} points at {document}, {section!r}, which has no such heading"
+
+
+@pytest.mark.parametrize("provider", ["github", "gitlab", "bitbucket"])
+def test_the_connection_handshake_is_told_as_the_provider_does_it(render, provider):
+    guide = (render(git_provider=provider) / "docs" / "deployment.md").read_text()
+    step = guide[guide.index("Complete the connection's handshake") :].split("```")[0]
+    if provider == "gitlab":  # GitLab authorises by OAuth sign-in; it has no app to install
+        assert "sign in to GitLab and authorise" in step and " app for " not in step
+    else:
+        assert f"install or choose the {provider} app for the repository" in step

@@ -24,8 +24,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 CRUFT_FILE = ".cruft.json"
+# The version this project was generated from, as settings.TEMPLATE_VERSION holds it: written
+# here too because this script runs without the project installed.
+TEMPLATE_VERSION = {{ cookiecutter._template_version | string_literal }}
 LINK = (
-    "link it: cruft link <template-git-url> --checkout v<TEMPLATE_VERSION of settings.py>, "
+    f"link it: cruft link <template-git-url> --checkout v{TEMPLATE_VERSION}, "
     "then commit .cruft.json"
 )
 PROTECTED_BRANCHES = ("main", "dev")

@@ -52,7 +52,8 @@ def test_the_readme_names_the_template_version():
 def test_check_reports_a_project_without_its_template_and_succeeds(tmp_path, capsys):
     assert template.main(["check", "--project", str(tmp_path)]) == 0
     line = capsys.readouterr().out
-    assert "not linked to its template (no .cruft.json); link it: cruft link" in line
+    link = f"cruft link <template-git-url> --checkout v{settings.TEMPLATE_VERSION}, then commit"
+    assert f"not linked to its template (no .cruft.json); link it: {link}" in line
 
 
 def test_check_reports_a_template_out_of_reach_and_succeeds(tmp_path, capsys):
