@@ -77,20 +77,29 @@ def find_python(version: str) -> str | None:
     return None
 
 
+# What `make setup EXTRAS=dev` installs: the lint-only setup, without the SageMaker SDK.
+LINT_ONLY_EXTRAS = ("dev",)
+
+
 @functools.cache
-def project_requirements() -> tuple[str, ...]:
-    """The union of the generated projects' runtime, dev and pipeline dependencies, all frameworks."""
+def project_requirements(extras: tuple[str, ...] | None = None) -> tuple[str, ...]:
+    """The union of the generated projects' runtime dependencies and those of `extras` (None:
+    every extra: dev, pipeline and deploy), over all frameworks."""
     requirements = set()
     with tempfile.TemporaryDirectory() as scratch:
         for framework in CHOICES["model_framework"]:
             project = render(Path(scratch) / framework, model_framework=framework)
             metadata = tomllib.loads((project / "pyproject.toml").read_text())["project"]
-            requirements.update(metadata["dependencies"], *metadata["optional-dependencies"].values())
+            groups = metadata["optional-dependencies"]
+            requirements.update(
+                metadata["dependencies"], *(groups[extra] for extra in (groups if extras is None else extras))
+            )
     return tuple(sorted(requirements))
 
 
-def project_env(version: str) -> Path:
-    """The Python of a reusable environment with every generated project's dependencies.
+def project_env(version: str, extras: tuple[str, ...] | None = None) -> Path:
+    """The Python of a reusable environment with the generated projects' dependencies: the
+    runtime ones and those of `extras` (None: every extra).
 
     Built under build/envs/ on first use, keyed by the Python version and the dependency list;
     a half-built environment (no .complete marker) is rebuilt.
@@ -100,9 +109,9 @@ def project_env(version: str) -> Path:
         raise RuntimeError(
             f"Python {version} not found; install it (e.g. pyenv install {version}) or put python{version} on PATH"
         )
-    requirements = project_requirements()
+    requirements = project_requirements(extras)
     key = hashlib.sha256("\n".join([version, *requirements]).encode()).hexdigest()[:12]
-    env_dir = BUILD_DIR / "envs" / f"py{version}-{key}"
+    env_dir = BUILD_DIR / "envs" / "-".join([f"py{version}", *(extras or ()), key])
     env_python = env_dir / "bin" / "python"
     if (env_dir / ".complete").exists():
         return env_python
@@ -175,9 +184,11 @@ CI_TESTS = [
 ]
 
 
-def run_suite(project: Path, python: Path, with_ci_tests: bool = True) -> subprocess.CompletedProcess:
+def run_suite(
+    project: Path, python: Path, with_ci_tests: bool = True, extra_arguments: tuple[str, ...] = ()
+) -> subprocess.CompletedProcess:
     """Run a generated project's own test suite with `python`; raise with its output if it fails."""
-    command = [str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+    command = [str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider", *extra_arguments]
     if not with_ci_tests:
         command += [f"--ignore={path}" for path in CI_TESTS]
     result = subprocess.run(command, cwd=project, capture_output=True, text=True)

@@ -1,4 +1,4 @@
-"""`make bench`: medians of the speed goals on this machine, against their targets.
+"""`make bench`: medians of what the speed goals time, on this machine, against the goals.
 
 Times what a user waits for: a default render, the local end-to-end run (also with every core
 kept busy by other processes, as on a loaded CI machine), the generated test suite and the
@@ -39,6 +39,20 @@ print(statistics.median(timings))
 IMPORT_SCRIPT = "import time; start = time.perf_counter(); import {module}; print(time.perf_counter() - start)"
 MONITOR_MODULES = ", ".join(f"{PACKAGE}.monitor.{module}" for module in ("capture", "drift", "report"))
 DRIFT_ROWS = 100_000
+# The default project's whole suite, the SDK's and the CI/CD tests against moto included.
+SUITE_GOAL = 120.0
+# The speed goals, in seconds (None: reported, no goal); the README's table states these.
+GOALS = {
+    "default render": 0.5,
+    "local end-to-end run": 10.0,
+    "local run, every core busy": 10.0,
+    "generated test suite": SUITE_GOAL,
+    "pipeline definition (SDK)": 3.0,
+    f"import {PACKAGE}.infer": 0.3,
+    "single-row prediction": None,
+    f"drift check, {DRIFT_ROWS:,} rows": 5.0,
+    "import of the drift check": 0.3,
+}
 
 
 def captured_rows(project: Path, path: Path, rows: int) -> Path:
@@ -124,20 +138,10 @@ def main() -> int:
         )
         monitor_import = printed_median([python, "-c", IMPORT_SCRIPT.format(module=MONITOR_MODULES)], project, rounds=9)
 
-    rows = [
-        ("default render", render, 0.5),
-        ("local end-to-end run", local_run, 10.0),
-        ("local run, every core busy", loaded_run, 10.0),
-        ("generated test suite", test_suite, 15.0),
-        ("pipeline definition (SDK)", definition, 3.0),
-        (f"import {PACKAGE}.infer", importing, 0.3),
-        ("single-row prediction", latency, None),
-        (f"drift check, {DRIFT_ROWS:,} rows", drift_check, 5.0),
-        ("import of the drift check", monitor_import, 0.3),
-    ]
-    print(f"{'benchmark (median)':<28}{'seconds':>10}{'target':>10}")
-    for name, seconds, target in rows:
-        verdict = "" if target is None else f"{'<':>4} {target:<5}{'ok' if seconds < target else 'MISSED'}"
+    medians = [render, local_run, loaded_run, test_suite, definition, importing, latency, drift_check, monitor_import]
+    print(f"{'benchmark (median)':<28}{'seconds':>10}{'goal':>10}")
+    for (name, goal), seconds in zip(GOALS.items(), medians, strict=True):
+        verdict = "" if goal is None else f"{'<':>4} {goal:<5}{'ok' if seconds < goal else 'MISSED'}"
         print(f"{name:<28}{seconds:>10.4f}{verdict}")
     return 0
 

@@ -33,7 +33,8 @@ def interpreter():
 
 @pytest.fixture(scope="session")
 def environments():
-    """A factory: wait for a shared environment ("3.12", ..., "checkov", "awscli"); its command.
+    """A factory: wait for a shared environment ("3.12", ..., "lint-only", "checkov", "awscli");
+    its command. "lint-only" is the default Python's with only the dev extra (no SageMaker SDK).
 
     The first call starts building every missing one, two at a time: a 2-core CI machine builds
     two almost as fast as one. Each call waits for its own.
@@ -42,9 +43,12 @@ def environments():
 
     def ready(name: str) -> Path:
         if not builds:
-            harness.project_requirements()  # computed once, before the threads share it
+            # computed once, before the threads share them
+            harness.project_requirements(), harness.project_requirements(harness.LINT_ONLY_EXTRAS)
             versions = [v for v in harness.CHOICES["python_version"] if harness.find_python(v)]
             builds.update({v: pool.submit(harness.project_env, v) for v in versions})
+            lint_only = (harness.DEFAULT_PYTHON, harness.LINT_ONLY_EXTRAS)
+            builds["lint-only"] = pool.submit(harness.project_env, *lint_only)
             builds["checkov"] = pool.submit(harness.checkov_env)
             builds["awscli"] = pool.submit(harness.awscli_env)
         return builds[name].result()

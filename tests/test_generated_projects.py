@@ -25,6 +25,18 @@ def test_generated_suite_passes_on_each_python(render, project_python, version):
     harness.run_suite(project, project_python(version), with_ci_tests=False)
 
 
+def test_lint_only_setup_passes_its_suite_with_the_sdk_tests_skipped(render, interpreter, environments):
+    """What `make setup EXTRAS=dev` installs, without the SageMaker SDK: the suite passes, and
+    only the tests that need the SDK skip, saying why."""
+    interpreter(harness.DEFAULT_PYTHON)
+    python = environments("lint-only")
+    assert subprocess.run([python, "-c", "import sagemaker"], capture_output=True).returncode != 0
+    result = harness.run_suite(render(), python, extra_arguments=("-rs",))
+    assert " passed" in result.stdout and " failed" not in result.stdout
+    reasons = [line for line in result.stdout.splitlines() if line.startswith("SKIPPED")]
+    assert reasons and all("the pipeline extra is not installed" in line for line in reasons), reasons
+
+
 def test_fresh_project_sets_up_and_runs_its_ci_with_make(render, project_python):
     """`make ci` in a new project, as CI runs it: its own virtualenvs (checkov's apart), its
     pinned tools, the hooks on every file, lint, cfn-lint and checkov, the suite with a report."""

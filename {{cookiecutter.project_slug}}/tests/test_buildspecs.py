@@ -105,7 +105,9 @@ def test_every_command_is_one_of_the_projects_own(name):
 def test_train_publishes_and_runs_the_branchs_pipeline_recording_commit_and_build(
     moto_endpoint, tmp_path
 ):
-    pytest.importorskip("sagemaker", reason="the pipeline extra is not installed")
+    pytest.importorskip(
+        "sagemaker", reason="the pipeline extra is not installed: make setup EXTRAS=dev,pipeline"
+    )
     session, credentials = account_session(moto_endpoint, DEV)
     config = settings.load({**TEST_ENVIRONMENT, "BRANCH_NAME": "dev"})
     create_artifact_bucket(session.client("s3", endpoint_url=moto_endpoint), config)

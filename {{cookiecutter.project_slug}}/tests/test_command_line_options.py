@@ -22,7 +22,10 @@ def no_aws_calls(monkeypatch):
 
 def command_line(module: str):
     if module == "pipeline":
-        pytest.importorskip("sagemaker", reason="the pipeline extra is not installed")
+        pytest.importorskip(
+            "sagemaker",
+            reason="the pipeline extra is not installed: make setup EXTRAS=dev,pipeline",
+        )
     return importlib.import_module(f"{PACKAGE}.{module}.__main__").main
 
 

@@ -32,7 +32,10 @@ def with_their_parts(declared: set[str]) -> set[str]:
     package whose `sagemaker.*` modules come from sagemaker-core, sagemaker-train, ..."""
     parts = set(declared)
     for name in declared:
-        parts |= distributions(importlib.metadata.requires(name) or [])
+        try:
+            parts |= distributions(importlib.metadata.requires(name) or [])
+        except importlib.metadata.PackageNotFoundError:  # the SDK, after make setup EXTRAS=dev
+            continue  # then no module of its parts is installed either, so none needs allowing
     return parts
 
 

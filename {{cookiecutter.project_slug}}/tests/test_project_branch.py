@@ -91,7 +91,9 @@ def entries(node):
             yield from entries(value)
 
 
-@pytest.mark.skipif(not HAS_SDK, reason="the pipeline extra is not installed")
+@pytest.mark.skipif(
+    not HAS_SDK, reason="the pipeline extra is not installed: make setup EXTRAS=dev,pipeline"
+)
 @pytest.mark.parametrize("place", PLACES)
 def test_the_definition_has_the_checkouts_names(runs, place):
     pairs = list(entries(json.loads(runs[place, "definition"])))
