@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import tomllib
 from pathlib import Path
 
@@ -31,12 +32,17 @@ COMBINATIONS = [
 ]
 
 
+# cookiecutter changes the process's working folder while it renders: one render at a time.
+RENDERING = threading.RLock()
+
+
 def render(output_dir: Path, **answers: str) -> Path:
     """Render the template without prompts; return the new project's directory."""
     from cookiecutter.main import cookiecutter
 
     answers.setdefault("_init_git", "no")
-    return Path(cookiecutter(str(TEMPLATE_DIR), no_input=True, output_dir=str(output_dir), extra_context=answers))
+    with RENDERING:
+        return Path(cookiecutter(str(TEMPLATE_DIR), no_input=True, output_dir=str(output_dir), extra_context=answers))
 
 
 def render_replay(output_dir: Path, **answers: str) -> Path:
@@ -58,7 +64,8 @@ def render_replay(output_dir: Path, **answers: str) -> Path:
     with tempfile.TemporaryDirectory() as replay_dir:
         replay_file = Path(replay_dir) / "answers.json"
         replay_file.write_text(json.dumps({"cookiecutter": context}), encoding="utf-8")
-        return Path(cookiecutter(str(TEMPLATE_DIR), replay=str(replay_file), output_dir=str(output_dir)))
+        with RENDERING:
+            return Path(cookiecutter(str(TEMPLATE_DIR), replay=str(replay_file), output_dir=str(output_dir)))
 
 
 def find_python(version: str) -> str | None:
@@ -81,10 +88,15 @@ def find_python(version: str) -> str | None:
 LINT_ONLY_EXTRAS = ("dev",)
 
 
-@functools.cache
 def project_requirements(extras: tuple[str, ...] | None = None) -> tuple[str, ...]:
     """The union of the generated projects' runtime dependencies and those of `extras` (None:
     every extra: dev, pipeline and deploy), over all frameworks."""
+    with RENDERING:  # computed once however many threads ask
+        return _project_requirements(extras)
+
+
+@functools.cache
+def _project_requirements(extras: tuple[str, ...] | None) -> tuple[str, ...]:
     requirements = set()
     with tempfile.TemporaryDirectory() as scratch:
         for framework in CHOICES["model_framework"]:

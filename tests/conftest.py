@@ -43,7 +43,7 @@ def environments():
 
     def ready(name: str) -> Path:
         if not builds:
-            # computed once, before the threads share them
+            # Rendered now, so that the threads never change the working folder under a test.
             harness.project_requirements(), harness.project_requirements(harness.LINT_ONLY_EXTRAS)
             versions = [v for v in harness.CHOICES["python_version"] if harness.find_python(v)]
             builds.update({v: pool.submit(harness.project_env, v) for v in versions})
