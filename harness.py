@@ -23,7 +23,8 @@ TEMPLATE_DIR = Path(__file__).resolve().parent
 BUILD_DIR = TEMPLATE_DIR / "build"
 OPTIONS = json.loads((TEMPLATE_DIR / "cookiecutter.json").read_text(encoding="utf-8"))
 CHOICES = {name: value for name, value in OPTIONS.items() if isinstance(value, list) and not name.startswith("_")}
-DEFAULT_PYTHON = CHOICES["python_version"][0]
+# The images' Python, which every generated project runs (cookiecutter.json, "_python_version").
+DEFAULT_PYTHON = OPTIONS["_python_version"]
 # The options that change generated code together: every pairing is rendered and tested.
 COMBINATIONS = [
     {"problem_type": problem, "model_framework": framework}

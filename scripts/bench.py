@@ -141,7 +141,7 @@ def main() -> int:
     medians = [render, local_run, loaded_run, test_suite, definition, importing, latency, drift_check, monitor_import]
     print(f"{'benchmark (median)':<28}{'seconds':>10}{'goal':>10}")
     for (name, goal), seconds in zip(GOALS.items(), medians, strict=True):
-        verdict = "" if goal is None else f"{'<':>4} {goal:<5}{'ok' if seconds < goal else 'MISSED'}"
+        verdict = "" if goal is None else f"{'<':>4} {goal:<7}{'ok' if seconds < goal else 'MISSED'}"
         print(f"{name:<28}{seconds:>10.4f}{verdict}")
     return 0
 

@@ -33,7 +33,7 @@ def interpreter():
 
 @pytest.fixture(scope="session")
 def environments():
-    """A factory: wait for a shared environment ("3.12", ..., "lint-only", "checkov", "awscli");
+    """A factory: wait for a shared environment ("3.12", "lint-only", "checkov", "awscli");
     its command. "lint-only" is the default Python's with only the dev extra (no SageMaker SDK).
 
     The first call starts building every missing one, two at a time: a 2-core CI machine builds
@@ -45,8 +45,8 @@ def environments():
         if not builds:
             # Rendered now, so that the threads never change the working folder under a test.
             harness.project_requirements(), harness.project_requirements(harness.LINT_ONLY_EXTRAS)
-            versions = [v for v in harness.CHOICES["python_version"] if harness.find_python(v)]
-            builds.update({v: pool.submit(harness.project_env, v) for v in versions})
+            if harness.find_python(harness.DEFAULT_PYTHON):
+                builds[harness.DEFAULT_PYTHON] = pool.submit(harness.project_env, harness.DEFAULT_PYTHON)
             lint_only = (harness.DEFAULT_PYTHON, harness.LINT_ONLY_EXTRAS)
             builds["lint-only"] = pool.submit(harness.project_env, *lint_only)
             builds["checkov"] = pool.submit(harness.checkov_env)

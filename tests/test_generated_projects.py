@@ -1,4 +1,4 @@
-"""Generated projects pass their own test suites on every supported Python, and install."""
+"""Generated projects pass their own test suites, lint-only too, and install with make."""
 
 import json
 import os
@@ -8,8 +8,6 @@ import pytest
 
 import harness
 
-OTHER_PYTHONS = [version for version in harness.CHOICES["python_version"] if version != harness.DEFAULT_PYTHON]
-
 
 @pytest.mark.parametrize("answers", harness.COMBINATIONS, ids=lambda answers: "-".join(answers.values()))
 def test_generated_suite_passes(render, project_python, answers):
@@ -17,12 +15,6 @@ def test_generated_suite_passes(render, project_python, answers):
     result = harness.run_suite(render(**answers), project_python(), with_ci_tests=with_ci_tests)
     assert " passed" in result.stdout
     assert " failed" not in result.stdout and " skipped" not in result.stdout
-
-
-@pytest.mark.parametrize("version", OTHER_PYTHONS)
-def test_generated_suite_passes_on_each_python(render, project_python, version):
-    project = render(python_version=version, model_framework="xgboost")
-    harness.run_suite(project, project_python(version), with_ci_tests=False)
 
 
 def test_lint_only_setup_passes_its_suite_with_the_sdk_tests_skipped(render, interpreter, environments):

@@ -72,12 +72,16 @@ def test_combinations_render_clean_code_and_keep_only_their_data(render, answers
     assert any(dep.startswith("xgboost") for dep in dependencies) == (answers["model_framework"] == "xgboost")
 
 
-def test_python_version_reaches_the_tooling(render):
-    project = render(python_version="3.13")
+def test_the_images_python_reaches_the_tooling_and_only_it(render):
+    project = render()
     pyproject = tomllib.loads((project / "pyproject.toml").read_text())
-    assert pyproject["project"]["requires-python"] == ">=3.13"
-    assert pyproject["tool"]["ruff"]["target-version"] == "py313"
-    assert "PYTHON ?= python3.13" in (project / "Makefile").read_text()
+    assert pyproject["project"]["requires-python"] == "==3.12.*"
+    assert pyproject["tool"]["ruff"]["target-version"] == "py312"
+    assert "PYTHON ?= python3.12" in (project / "Makefile").read_text()
+    settings = (project / "src" / "customer_churn" / "settings.py").read_text()
+    assert 'PYTHON_VERSION = "3.12"' in settings  # the images' (IMAGE_PYTHON derives from it)
+    for buildspec in (project / "buildspecs").glob("*.yml"):
+        assert 'python: "3.12"' in buildspec.read_text(), buildspec.name
 
 
 def test_git_repository_has_main_and_dev(render):

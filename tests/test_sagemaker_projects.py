@@ -141,7 +141,8 @@ def test_checkov_finds_no_failed_check_in_any_template_of_sagemaker_projects(see
         (["gitprovider=gitlab"], "gitprovider: not an option of the template"),
         (["git_provider"], "give answers as option=value"),
         (["aws_region=mars-1"], "the template refused the answers"),
-        (["python_version=3.10"], "python_version '3.10': not supported; choose one of 3.12, 3.11, 3.13"),
+        (["model_framework=pytorch"], "model_framework 'pytorch': not supported; choose one of sklearn, xgboost"),
+        (["python_version=3.12"], "python_version: not an option of the template"),
     ],
 )
 def test_bad_seed_inputs_are_one_line_and_build_nothing(arguments, expected, tmp_path, capsys):

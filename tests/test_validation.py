@@ -39,7 +39,6 @@ INVALID = {
     # cookiecutter itself refuses unknown choices on the command line; replay files reach the hook.
     "problem-type-unknown": ({"problem_type": "multiclass"}, "problem_type 'multiclass': not supported"),
     "framework-unknown": ({"model_framework": "pytorch"}, "model_framework 'pytorch': not supported; choose one"),
-    "python-too-old": ({"python_version": "3.9"}, "python_version '3.9': not supported"),
     "init-git-other": ({"_init_git": "maybe"}, "_init_git 'maybe': use 'yes' or 'no'"),
     "sagemaker-projects-other": ({"_sagemaker_projects": "1"}, "_sagemaker_projects '1': use 'yes' or 'no'"),
 }
@@ -56,7 +55,7 @@ def test_invalid_answers_are_refused_and_nothing_is_left(tmp_path, capfd, answer
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.parametrize("option", ["problem_type", "model_framework", "python_version"])
+@pytest.mark.parametrize("option", ["problem_type", "model_framework"])
 def test_unknown_choice_on_the_command_line_is_refused(tmp_path, option):
     with pytest.raises(ValueError, match="choices are"):
         harness.render(tmp_path, **{option: "unknown"})

@@ -186,19 +186,14 @@ def test_registered_model_traces_back_to_its_commit_build_and_execution(built):
     assert metadata["pipeline-execution"] == {"Get": "Execution.PipelineExecutionArn"}
 
 
-def test_jobs_run_the_package_entry_points_in_the_settings_images(built):
+def test_jobs_run_the_package_entry_points_in_the_settings_image(built):
     config = settings.load({**TEST_ENVIRONMENT, "BRANCH_NAME": "main"})
     files = code.collect().files_uri(config.branch_root)
     steps = steps_by_name(built)
-    preprocess_image = definition.image(settings.PREPROCESS_IMAGE, config.region)
     framework_image = definition.image(settings.FRAMEWORK_IMAGE, config.region)
-    for uri, (_, version) in (
-        (preprocess_image, settings.PREPROCESS_IMAGE),
-        (framework_image, settings.FRAMEWORK_IMAGE),
-    ):
-        assert uri.rpartition(":")[2].startswith(version)
+    assert framework_image.rpartition(":")[2].startswith(settings.FRAMEWORK_IMAGE[1])
     for name, module, image in (
-        ("Preprocess", "data", preprocess_image),
+        ("Preprocess", "data", framework_image),
         ("Evaluate", "evaluate", framework_image),
         ("Baseline", "monitor", framework_image),
     ):

@@ -29,7 +29,6 @@ AWS_REGION = {{ cookiecutter.aws_region | string_literal }}
 DEV_ACCOUNT_ID = {{ cookiecutter.dev_account_id | string_literal }}
 STAGING_ACCOUNT_ID = {{ cookiecutter.staging_account_id | string_literal }}
 PROD_ACCOUNT_ID = {{ cookiecutter.prod_account_id | string_literal }}
-PYTHON_VERSION = {{ cookiecutter.python_version | string_literal }}
 GIT_PROVIDER = {{ cookiecutter.git_provider | string_literal }}
 PROBLEM_TYPE = {{ cookiecutter.problem_type | string_literal }}
 MODEL_FRAMEWORK = {{ cookiecutter.model_framework | string_literal }}
@@ -98,17 +97,18 @@ SAGEMAKER_PROJECTS = {{ "True" if cookiecutter._sagemaker_projects == "yes" else
 # Used when neither BRANCH_NAME nor git names the branch: never main's or dev's names.
 UNKNOWN_BRANCH = "local"
 
-# SageMaker: the prebuilt images the steps run in (image_uris names and versions). Preprocess
-# needs only pandas and scikit-learn; training, evaluation and serving share the framework's
-# image, so the model is unpickled by the library version that fitted it. Both images run
-# Python IMAGE_PYTHON, and the package must too: a test parses it with that grammar.
-PREPROCESS_IMAGE = ("sklearn", "1.9-0")
+# SageMaker: the prebuilt image every step runs in (its image_uris name and version):
+# preprocessing, training, evaluation, the drift baseline and check, and serving. One image, so
+# the model is unpickled by the library versions that fitted it and one environment can hold
+# the versions of every job. The project runs the image's Python, PYTHON_VERSION, on the laptop
+# and in CI alike.
 {%- if cookiecutter.model_framework == "xgboost" %}
 FRAMEWORK_IMAGE = ("xgboost", "3.2-0")
 {%- else %}
 FRAMEWORK_IMAGE = ("sklearn", "1.9-0")
 {%- endif %}
-IMAGE_PYTHON = (3, 12)
+PYTHON_VERSION = {{ cookiecutter._python_version | string_literal }}
+IMAGE_PYTHON = tuple(int(part) for part in PYTHON_VERSION.split("."))
 # Defaults of the pipeline parameters; an execution may override each.
 PROCESSING_INSTANCE_TYPE = "ml.m5.large"
 TRAINING_INSTANCE_TYPE = "ml.m5.large"

@@ -182,7 +182,6 @@ def build(
     """The pipeline for `config`'s branch, its jobs running as `role_arn` with `code`."""
     pipeline_session = pipeline_session or session(config)
     names = config.names
-    preprocess_image = image(settings.PREPROCESS_IMAGE, config.region)
     framework_image = image(settings.FRAMEWORK_IMAGE, config.region)
     code_files = code.files_uri(config.branch_root)
 
@@ -231,7 +230,7 @@ def build(
     preprocess = processing_step(
         "Preprocess",
         "data",
-        preprocess_image,
+        framework_image,
         inputs=[_input("input", input_data, f"{PROCESSING_DIR}/input")],
         outputs=[
             _output(split, run_uri("preprocess", split), f"{PROCESSING_DIR}/output/{split}")
