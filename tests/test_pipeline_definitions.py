@@ -40,9 +40,9 @@ def test_definition_builds_for_each_combination(render, project_python, answers)
     repository = IMAGE_REPOSITORIES[answers["model_framework"]]
     train_image = steps["Train"]["Arguments"]["AlgorithmSpecification"]["TrainingImage"]
     assert f"/{repository}:" in train_image
-    for name in ("Evaluate", "Baseline"):  # both load the model, with the library that fitted it
+    # Every job runs in the framework's image: one image holds every job's library versions.
+    for name in ("Preprocess", "Evaluate", "Baseline"):
         assert f"/{repository}:" in steps[name]["Arguments"]["AppSpecification"]["ImageUri"]
-    assert "/sagemaker-scikit-learn:" in steps["Preprocess"]["Arguments"]["AppSpecification"]["ImageUri"]
     (condition,) = steps["QualityGate"]["Arguments"]["Conditions"]
     assert condition["LeftValue"]["Std:JsonGet"]["Path"] == METRIC_PATHS[answers["problem_type"]]
     (register,) = steps["QualityGate"]["Arguments"]["IfSteps"]
