@@ -2,19 +2,23 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# The uv of pyproject.toml's test group.
+UV_VERSION := 0.13.9
 # The template's own Python; the project template is linted once rendered, by the tests.
 LINTED := harness.py local_extensions.py hooks sagemaker_projects scripts tests
 
 .DEFAULT_GOAL := help
-.PHONY: help test lint demo bench seed register release clean
+.PHONY: help test lint lock demo bench seed register release clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
 
-$(VENV)/.installed: pyproject.toml
+# uv from PyPI into a plain venv, then the test group from uv.lock into that same venv (uv is
+# in the group, so it stays). uv never downloads a Python.
+$(VENV)/.installed: pyproject.toml uv.lock
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade "pip>=25.1"
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --group test
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	UV_PYTHON_DOWNLOADS=never UV_PROJECT_ENVIRONMENT=$(VENV) $(BIN)/uv sync --locked --quiet --group test --python $(BIN)/python
 	@touch $@
 
 lint: $(VENV)/.installed  ## Lint the template's own Python (generated code is linted by the tests)
@@ -23,6 +27,10 @@ lint: $(VENV)/.installed  ## Lint the template's own Python (generated code is l
 
 test: lint  ## Render every variant and run the whole harness
 	$(BIN)/python -m pytest
+
+# make lock ARGS=--upgrade moves every unpinned dependency to its newest allowed version.
+lock: $(VENV)/.installed  ## Refresh the locks the template ships, one per framework (needs PyPI)
+	$(BIN)/python scripts/lock.py $(ARGS)
 
 demo: $(VENV)/.installed  ## Render the default project into build/demo and run it end to end
 	$(BIN)/python scripts/demo.py

@@ -1,9 +1,10 @@
 """Shared by the template's tests, `make demo` and `make bench`.
 
 Renders the template, finds Python interpreters, and builds the environments that run the
-generated projects. Those environments hold the generated projects' dependencies (read from
-rendered pyproject.toml files, so they never drift) and are built once per Python version and
-dependency set under build/envs/, then reused by every render and every later run.
+generated projects. Those environments are synced with uv from the locks the template ships
+(one per framework, so they hold the images' versions and never drift from what a render
+installs), built once per lock and extras under build/envs/, then reused by every render and
+every later run.
 """
 
 import functools
@@ -25,6 +26,7 @@ OPTIONS = json.loads((TEMPLATE_DIR / "cookiecutter.json").read_text(encoding="ut
 CHOICES = {name: value for name, value in OPTIONS.items() if isinstance(value, list) and not name.startswith("_")}
 # The images' Python, which every generated project runs (cookiecutter.json, "_python_version").
 DEFAULT_PYTHON = OPTIONS["_python_version"]
+DEFAULT_FRAMEWORK = CHOICES["model_framework"][0]
 # The options that change generated code together: every pairing is rendered and tested.
 COMBINATIONS = [
     {"problem_type": problem, "model_framework": framework}
@@ -87,53 +89,74 @@ def find_python(version: str) -> str | None:
 
 # What `make setup EXTRAS=dev` installs: the lint-only setup, without the SageMaker SDK.
 LINT_ONLY_EXTRAS = ("dev",)
+# uv, from the template's own environment (pyproject.toml's test group).
+UV = shutil.which("uv", path=str(Path(sys.executable).parent)) or shutil.which("uv") or "uv"
+# The locks a render's uv.lock is rendered from, one per framework (scripts/lock.py).
+LOCKS_DIR = TEMPLATE_DIR / "templates" / "locks"
+# The project's own entry in a lock: the one place the lock names the project.
+LOCKED_PROJECT = '[[package]]\nname = "{name}"\nversion = '
 
 
-def project_requirements(extras: tuple[str, ...] | None = None) -> tuple[str, ...]:
-    """The union of the generated projects' runtime dependencies and those of `extras` (None:
-    every extra: dev, pipeline and deploy), over all frameworks."""
-    with RENDERING:  # computed once however many threads ask
-        return _project_requirements(extras)
+def uv_environment(**variables: str) -> dict[str, str]:
+    """The environment for uv: interpreters come from this machine, never from a download."""
+    return {**os.environ, "UV_PYTHON_DOWNLOADS": "never", **variables}
+
+
+def shipped_lock(framework: str) -> Path:
+    return LOCKS_DIR / f"{framework}.lock"
+
+
+def templated_lock(lock: str, project_slug: str) -> str:
+    """A render's uv.lock with the project's name made the template variable it was rendered from."""
+    entry = LOCKED_PROJECT.format(name=project_slug)
+    if lock.count(entry) != 1:
+        raise ValueError(f"the lock names project {project_slug!r} {lock.count(entry)} times, not once")
+    return lock.replace(entry, LOCKED_PROJECT.format(name="{{ cookiecutter.project_slug }}"))
+
+
+def locked_project(framework: str) -> Path:
+    """A render of `framework`'s default project, once per process: what uv syncs from."""
+    with RENDERING:  # rendered once however many threads ask
+        return _locked_project(framework)
 
 
 @functools.cache
-def _project_requirements(extras: tuple[str, ...] | None) -> tuple[str, ...]:
-    requirements = set()
-    with tempfile.TemporaryDirectory() as scratch:
-        for framework in CHOICES["model_framework"]:
-            project = render(Path(scratch) / framework, model_framework=framework)
-            metadata = tomllib.loads((project / "pyproject.toml").read_text())["project"]
-            groups = metadata["optional-dependencies"]
-            requirements.update(
-                metadata["dependencies"], *(groups[extra] for extra in (groups if extras is None else extras))
-            )
-    return tuple(sorted(requirements))
+def _locked_project(framework: str) -> Path:
+    output_dir = BUILD_DIR / "locked" / framework
+    shutil.rmtree(output_dir, ignore_errors=True)
+    return render(output_dir, model_framework=framework)
 
 
-def project_env(version: str, extras: tuple[str, ...] | None = None) -> Path:
-    """The Python of a reusable environment with the generated projects' dependencies: the
-    runtime ones and those of `extras` (None: every extra).
+def project_env(framework: str = DEFAULT_FRAMEWORK, extras: tuple[str, ...] | None = None) -> Path:
+    """The Python of a reusable environment synced from a framework's shipped lock: the
+    project's runtime dependencies and those of `extras` (None: every extra), at the locked
+    versions, which are the image's (images.toml). The project itself is not installed: the
+    suites import it from src/.
 
-    Built under build/envs/ on first use, keyed by the Python version and the dependency list;
-    a half-built environment (no .complete marker) is rebuilt.
+    Built under build/envs/ on first use, keyed by the lock and the extras; a half-built
+    environment (no .complete marker) is rebuilt.
     """
-    python = find_python(version)
+    python = find_python(DEFAULT_PYTHON)
     if python is None:
         raise RuntimeError(
-            f"Python {version} not found; install it (e.g. pyenv install {version}) or put python{version} on PATH"
+            f"Python {DEFAULT_PYTHON} not found; install it (e.g. pyenv install {DEFAULT_PYTHON}) "
+            f"or put python{DEFAULT_PYTHON} on PATH"
         )
-    requirements = project_requirements(extras)
-    key = hashlib.sha256("\n".join([version, *requirements]).encode()).hexdigest()[:12]
-    env_dir = BUILD_DIR / "envs" / "-".join([f"py{version}", *(extras or ()), key])
+    lock = shipped_lock(framework).read_bytes()
+    key = hashlib.sha256(lock + repr(extras).encode()).hexdigest()[:12]
+    env_dir = BUILD_DIR / "envs" / "-".join([framework, *(extras or ()), key])
     env_python = env_dir / "bin" / "python"
     if (env_dir / ".complete").exists():
         return env_python
     shutil.rmtree(env_dir, ignore_errors=True)
     print(f"harness: building {env_dir.relative_to(TEMPLATE_DIR)} (once)", file=sys.stderr)
-    subprocess.run([python, "-m", "venv", str(env_dir)], check=True)
-    pip = [str(env_python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-    subprocess.run([*pip, "--upgrade", "pip", "setuptools>=77"], check=True)
-    subprocess.run([*pip, *requirements], check=True)
+    selected = ["--all-extras"] if extras is None else [f"--extra={extra}" for extra in extras]
+    # Compiled once here, or the first suites to import the SDK would each compile it and see
+    # its SyntaxWarnings (make setup compiles the SDK too).
+    command = [UV, "sync", "--locked", "--no-install-project", "--compile-bytecode", "--quiet", "--python", python]
+    command += selected
+    environment = uv_environment(UV_PROJECT_ENVIRONMENT=str(env_dir))
+    subprocess.run(command, cwd=locked_project(framework), env=environment, check=True)
     (env_dir / ".complete").touch()
     return env_python
 
@@ -154,9 +177,9 @@ def tool_env(requirement: str, command: str) -> Path:
     shutil.rmtree(env_dir, ignore_errors=True)
     print(f"harness: building {env_dir.relative_to(TEMPLATE_DIR)} (once)", file=sys.stderr)
     python = find_python(DEFAULT_PYTHON) or sys.executable
-    subprocess.run([python, "-m", "venv", str(env_dir)], check=True)
-    pip = [str(env_dir / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-    subprocess.run([*pip, requirement], check=True)
+    subprocess.run([UV, "venv", "--quiet", "--python", python, str(env_dir)], env=uv_environment(), check=True)
+    install = [UV, "pip", "install", "--quiet", "--python", str(env_dir / "bin" / "python"), requirement]
+    subprocess.run(install, env=uv_environment(), check=True)
     (env_dir / ".complete").touch()
     return env_dir / "bin" / command
 

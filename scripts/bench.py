@@ -105,7 +105,7 @@ def every_core_busy():
 
 
 def main() -> int:
-    python = str(harness.project_env(harness.DEFAULT_PYTHON))
+    python = str(harness.project_env())
     with tempfile.TemporaryDirectory() as scratch_dir:
         scratch = Path(scratch_dir)
         renders = iter(range(100))

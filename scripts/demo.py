@@ -25,7 +25,7 @@ def main() -> int:
     output_dir = demo_dir / datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     project = harness.render(output_dir, _init_git="yes")
     print(f"demo: rendered the default project into {project}", flush=True)
-    make = ["make", "run-local", f"PYTHON={python}", f"VENV={demo_dir / 'venv'}"]
+    make = ["make", "run-local", f"PYTHON={python}", f"VENV={demo_dir / 'venv'}", f"UV={harness.UV}"]
     result = subprocess.run(make, cwd=project)
     if result.returncode:
         return result.returncode

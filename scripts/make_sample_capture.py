@@ -23,8 +23,8 @@ PACKAGE = "customer_churn"
 
 
 def main() -> int:
-    python = str(harness.project_env(harness.DEFAULT_PYTHON))
     for answers in harness.COMBINATIONS:
+        python = str(harness.project_env(answers["model_framework"]))
         with tempfile.TemporaryDirectory() as scratch:
             project = harness.render(Path(scratch), **answers)
             env = {**os.environ, "PYTHONPATH": str(project / "src")}

@@ -33,8 +33,9 @@ def interpreter():
 
 @pytest.fixture(scope="session")
 def environments():
-    """A factory: wait for a shared environment ("3.12", "lint-only", "checkov", "awscli");
-    its command. "lint-only" is the default Python's with only the dev extra (no SageMaker SDK).
+    """A factory: wait for a shared environment (a framework's, "lint-only", "checkov",
+    "awscli"); its command. A framework's is synced from its shipped lock with every extra;
+    "lint-only" is the default framework's with only the dev extra (no SageMaker SDK).
 
     The first call starts building every missing one, two at a time: a 2-core CI machine builds
     two almost as fast as one. Each call waits for its own.
@@ -43,12 +44,12 @@ def environments():
 
     def ready(name: str) -> Path:
         if not builds:
-            # Rendered now, so that the threads never change the working folder under a test.
-            harness.project_requirements(), harness.project_requirements(harness.LINT_ONLY_EXTRAS)
             if harness.find_python(harness.DEFAULT_PYTHON):
-                builds[harness.DEFAULT_PYTHON] = pool.submit(harness.project_env, harness.DEFAULT_PYTHON)
-            lint_only = (harness.DEFAULT_PYTHON, harness.LINT_ONLY_EXTRAS)
-            builds["lint-only"] = pool.submit(harness.project_env, *lint_only)
+                for framework in harness.CHOICES["model_framework"]:
+                    harness.locked_project(framework)  # rendered now: the threads never change the working folder
+                    builds[framework] = pool.submit(harness.project_env, framework)
+                lint_only = (harness.DEFAULT_FRAMEWORK, harness.LINT_ONLY_EXTRAS)
+                builds["lint-only"] = pool.submit(harness.project_env, *lint_only)
             builds["checkov"] = pool.submit(harness.checkov_env)
             builds["awscli"] = pool.submit(harness.awscli_env)
         return builds[name].result()
@@ -59,11 +60,11 @@ def environments():
 
 @pytest.fixture(scope="session")
 def project_python(interpreter, environments):
-    """A factory: the Python of the shared environment for generated projects of a version."""
+    """A factory: the Python of the shared environment for generated projects of a framework."""
 
-    def python_for(version: str = harness.DEFAULT_PYTHON) -> Path:
-        interpreter(version)
-        return environments(version)
+    def python_for(framework: str = harness.DEFAULT_FRAMEWORK) -> Path:
+        interpreter(harness.DEFAULT_PYTHON)
+        return environments(framework)
 
     return python_for
 

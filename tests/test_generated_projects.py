@@ -12,7 +12,8 @@ import harness
 @pytest.mark.parametrize("answers", harness.COMBINATIONS, ids=lambda answers: "-".join(answers.values()))
 def test_generated_suite_passes(render, project_python, answers):
     with_ci_tests = answers["model_framework"] == "sklearn"  # see harness.CI_TESTS
-    result = harness.run_suite(render(**answers), project_python(), with_ci_tests=with_ci_tests)
+    python = project_python(answers["model_framework"])
+    result = harness.run_suite(render(**answers), python, with_ci_tests=with_ci_tests)
     assert " passed" in result.stdout
     assert " failed" not in result.stdout and " skipped" not in result.stdout
 

@@ -34,7 +34,7 @@ def definition_of(project, python) -> dict:
 
 @pytest.mark.parametrize("answers", harness.COMBINATIONS, ids=lambda answers: "-".join(answers.values()))
 def test_definition_builds_for_each_combination(render, project_python, answers):
-    built = definition_of(render(**answers), project_python())
+    built = definition_of(render(**answers), project_python(answers["model_framework"]))
     steps = {step["Name"]: step for step in built["Steps"]}
     assert list(steps) == ["Preprocess", "Train", "Evaluate", "Baseline", "QualityGate"]
     repository = IMAGE_REPOSITORIES[answers["model_framework"]]

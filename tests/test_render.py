@@ -77,7 +77,7 @@ def test_the_images_python_reaches_the_tooling_and_only_it(render):
     pyproject = tomllib.loads((project / "pyproject.toml").read_text())
     assert pyproject["project"]["requires-python"] == "==3.12.*"
     assert pyproject["tool"]["ruff"]["target-version"] == "py312"
-    assert "PYTHON ?= python3.12" in (project / "Makefile").read_text()
+    assert "sh scripts/find_python.sh 3.12 " in (project / "Makefile").read_text()
     settings = (project / "src" / "customer_churn" / "settings.py").read_text()
     assert 'PYTHON_VERSION = "3.12"' in settings  # the images' (IMAGE_PYTHON derives from it)
     for buildspec in (project / "buildspecs").glob("*.yml"):

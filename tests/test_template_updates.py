@@ -10,6 +10,7 @@ import os
 import re
 import shutil
 import subprocess
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -91,8 +92,9 @@ def release(template: Path, env: dict, version: str) -> None:
 
 def move_template_forward(template: Path, env: dict) -> str:
     """A release a platform team would make: a new file, a changed buildspec, a changed line in
-    the step the team also edits, a README line near the team's, a new version. Its notebook
-    changes too, which the team's copy (skipped) must not take. Returns the new version."""
+    the step the team also edits, a README line near the team's, a new dependency (the team
+    adds another), a new version. Its notebook changes too, which the team's copy (skipped)
+    must not take. Returns the new version."""
     version = NEXT_MINOR
     project = template / SLUG
     (project / "docs" / "runbook.md").write_text("# {{ cookiecutter.project_name }}: runbook\n")
@@ -106,6 +108,7 @@ def move_template_forward(template: Path, env: dict) -> str:
         after="        max_iter=",  # the scikit-learn estimator's
     )
     replace(project / "README.md", "Each step is a pure core", "Each step is a pure, tested core")
+    insert_after(project / "pyproject.toml", '    "numpy>=1.26",\n', TEMPLATE_DEPENDENCY)
     replace(project / "notebooks" / "exploration.ipynb", "Explore the data", "Explore the sample data")
     release(template, env, version)
     # Work merged after the release reaches no project until the next release.
@@ -114,6 +117,8 @@ def move_template_forward(template: Path, env: dict) -> str:
     return version
 
 
+# The dependency the release adds, a few lines from the team's own (LOCAL_LINES).
+TEMPLATE_DEPENDENCY = '    "packaging>=24",\n'
 # A team's first weeks: (file, the line after which it adds a line of its own, that line).
 LOCAL_LINES = [
     ("src/customer_churn/train/core.py", "        early_stopping=False,\n", "        l2_regularization=0.1,\n"),
@@ -194,6 +199,11 @@ def test_an_updated_project_keeps_its_edits_takes_the_release_and_passes_its_tes
     assert "Each step is a pure, tested core" in files[project / "README.md"]
     assert f"came from version {version} of the SageMaker" in files[project / "README.md"]
     assert f'TEMPLATE_VERSION = "{version}"' in files[project / "src" / "customer_churn" / "settings.py"]
+    # Both dependencies are in pyproject.toml and, relocked, in the lock (its tests check it is current).
+    assert TEMPLATE_DEPENDENCY in files[project / "pyproject.toml"]
+    locked = tomllib.loads(files[project / "uv.lock"])["package"]
+    [own] = [package for package in locked if package["name"] == "customer-churn"]
+    assert {"packaging", "pyyaml"} <= {dependency["name"] for dependency in own["dependencies"]}
 
     commit(project, git_env, f"Take the template's {version}")
     run([cruft_of(python), "check", "--checkout", f"v{version}"], project, git_env)  # green again
@@ -296,7 +306,7 @@ def test_a_line_both_changed_is_left_as_a_named_conflict(tmp_path, git_env, proj
     assert result.returncode == 1
     assert result.stderr.splitlines()[-1] == (
         "error: template-update: conflicts in src/customer_churn/train/core.py: resolve the <<<<<<< "
-        "markers (or the .rej hunks), git add the files, run make test, then commit"
+        "markers (or the .rej hunks), git add the files, run make lock and make test, then commit"
     )
     step = (project / "src" / "customer_churn" / "train" / "core.py").read_text()
     assert "random_state=7," in step and "random_state=hyperparameters.seed + 1," in step

@@ -1,7 +1,7 @@
 """Keep this project in step with its template, with cruft (README, "Template updates").
 
     python scripts/template.py check    # one line: up to date, behind, not linked; never fails
-    python scripts/template.py update   # on a branch: apply the template's changes since then
+    python scripts/template.py update   # on a branch: apply the template's changes, relock
     python scripts/template.py diff     # how the project differs from its template version
 
 Projects follow the template's releases, its `v<major>.<minor>.<patch>` tags: `check` compares
@@ -166,6 +166,16 @@ def unresolved(project: Path) -> list[str]:
     return sorted(set(unmerged + rejected))
 
 
+def relock(project: Path) -> str | None:
+    """Lock the merged pyproject.toml (`make lock`), or say why that failed. uv.lock itself is
+    never merged (pyproject.toml's [tool.cruft] skip): a lock with conflict markers is no lock."""
+    uv = Path(sys.executable).with_name("uv")  # the dev extra's, beside this script's Python
+    command = [sys.executable, "scripts/lock.py", "--uv", str(uv), "--python", sys.executable]
+    environment = {**os.environ, "UV_PYTHON_DOWNLOADS": "never"}
+    locking = subprocess.run(command, cwd=project, capture_output=True, text=True, env=environment)
+    return f"uv lock failed: {one_line(locking.stderr)[-300:]}" if locking.returncode else None
+
+
 def update(project: Path, to: str | None) -> int:
     problem = update_problem(project)
     if problem:
@@ -186,9 +196,13 @@ def update(project: Path, to: str | None) -> int:
     if conflicts := unresolved(project):
         print(
             f"error: template-update: conflicts in {', '.join(conflicts)}: resolve the <<<<<<< "
-            "markers (or the .rej hunks), git add the files, run make test, then commit",
+            "markers (or the .rej hunks), git add the files, run make lock and make test, "
+            "then commit",
             file=sys.stderr,
         )
+        return 1
+    if problem := relock(project):
+        print(f"error: template-update: merged, but {problem}; run make lock", file=sys.stderr)
         return 1
     after = version_of(template_state(project))
     if git(project, "status", "--porcelain").stdout.strip():

@@ -3,8 +3,9 @@
 `run_buildspec` executes the pre_build, build and post_build commands of buildspecs/<name>
 in one bash each, in a copy of the project, with CodeBuild's variables, the buildspec's own
 `env.variables`, and `AWS_ENDPOINT_URL` pointing at a moto server in this process. The install
-phase is not run: it installs this project, whose environment the tests already run in
-(test_buildspecs.py checks what it installs). A command that fails ends the build, as there.
+phase is not run: it syncs .venv, and the copy's .venv is the environment the tests already
+run in (test_buildspecs.py checks what the phase installs). A command that fails ends the
+build, as there.
 """
 
 import http.client
@@ -41,6 +42,7 @@ def checkout(destination: Path) -> Path:
             shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__"))
         else:
             shutil.copy2(source, target)
+    (destination / ".venv").symlink_to(sys.prefix, target_is_directory=True)
     return destination
 
 

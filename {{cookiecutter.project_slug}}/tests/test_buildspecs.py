@@ -38,6 +38,8 @@ DEPLOY_VARIABLES = {
     "AWS_REGION": settings.AWS_REGION,
 }
 SPECS = sorted(path.name for path in BUILDSPECS.glob("*.yml"))
+# The uv that make setup installs where there is none (the Makefile's UV_VERSION).
+[UV_VERSION] = re.findall(r"^UV_VERSION := (\S+)$", (PROJECT_ROOT / "Makefile").read_text(), re.M)
 
 
 def subcommands(parser: argparse.ArgumentParser) -> set[str]:
@@ -60,7 +62,7 @@ def test_buildspec_runs_on_the_image_with_the_projects_python(name):
     assert runtime in settings.CODEBUILD_PYTHON_RUNTIMES, (
         f"{settings.CODEBUILD_IMAGE} has no Python {runtime}: CodeBuild would refuse the build"
     )
-    assert "/root/.cache/pip/**/*" in spec["cache"]["paths"]
+    assert "/root/.cache/uv/**/*" in spec["cache"]["paths"]
 
 
 def test_every_codebuild_project_runs_a_buildspec_here_on_the_image():
@@ -89,14 +91,20 @@ def test_every_command_is_one_of_the_projects_own(name):
                 targets = [word for word in words[1:] if "=" not in word]
                 assert all(re.search(rf"^{t}:", makefile, re.MULTILINE) for t in targets), command
             elif words[:4] == ["python", "-m", "pip", "install"]:
-                # Editable, as on a laptop: settings then find infra/ and data/ in the checkout.
-                assert "--editable" in words, command
-                assert phase == "install", command
-                [extra] = re.fullmatch(r"\.\[(\w+)\]", words[-1]).groups()
-                assert extra in extras, command
+                # uv itself, at the version make setup installs.
+                assert words[4:] == ["--quiet", f"uv=={UV_VERSION}"] and phase == "install", command
+            elif words[0] == "uv":
+                # From the lock, editable as on a laptop: settings then find infra/ and data/.
+                assert words[1:4] == ["sync", "--locked", "--extra"] and phase == "install", command
+                assert words[4] in extras and len(words) == 5, command
             else:
-                assert words[:2] == ["python", "-m"] and words[2] in ENTRY_POINTS, command
+                assert words[:2] == [".venv/bin/python", "-m"] and words[2] in ENTRY_POINTS, command
                 assert words[3] in ENTRY_POINTS[words[2]], command
+
+
+def test_builds_install_the_uv_the_project_locks():
+    dev = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text())["project"]
+    assert f"uv=={UV_VERSION}" in dev["optional-dependencies"]["dev"]
 
 
 # --- train.yml ---

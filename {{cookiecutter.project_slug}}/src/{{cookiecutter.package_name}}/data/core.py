@@ -6,6 +6,7 @@ and the line within that file. Columns the schema does not name are dropped with
 """
 
 import logging
+import math
 from pathlib import Path
 
 import numpy as np
@@ -120,8 +121,25 @@ def validate(frame: pd.DataFrame, source: str) -> pd.DataFrame:
     return frame[columns].astype(float)
 
 
+def _numbers(values: pd.Series) -> pd.Series:
+    """The values as floats, NaN where a value is no number. A number beyond float's range is
+    infinite, as float() reads it: pandas 2 (the images') reads 1e999 as no number at all."""
+    numbers = pd.to_numeric(values, errors="coerce").astype(float)
+    unread = numbers.isna() & values.notna()
+    numbers[unread] = [_infinite_or_nan(value) for value in values[unread]]
+    return numbers
+
+
+def _infinite_or_nan(value: object) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return math.nan
+    return number if math.isinf(number) else math.nan
+
+
 def _check_numeric(values: pd.Series, source: str) -> None:
-    numbers = pd.to_numeric(values, errors="coerce")
+    numbers = _numbers(values)
     not_numeric = numbers.isna() & values.notna()
     if not_numeric.any():
         raise DataValidationError(
