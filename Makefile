@@ -25,8 +25,9 @@ lint: $(VENV)/.installed  ## Lint the template's own Python (generated code is l
 	$(BIN)/ruff check $(LINTED)
 	$(BIN)/ruff format --check $(LINTED)
 
+# Two workers or more: most tests wait on subprocesses (a generated suite, make, git, cruft).
 test: lint  ## Render every variant and run the whole harness
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --numprocesses auto --dist worksteal
 
 # make lock ARGS=--upgrade moves every unpinned dependency to its newest allowed version.
 lock: $(VENV)/.installed  ## Refresh the locks the template ships, one per framework (needs PyPI)

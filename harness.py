@@ -7,6 +7,9 @@ installs), built once per lock and extras under build/envs/, then reused by ever
 every later run.
 """
 
+import atexit
+import contextlib
+import fcntl
 import functools
 import hashlib
 import json
@@ -18,6 +21,7 @@ import sys
 import tempfile
 import threading
 import tomllib
+from collections.abc import Iterator
 from pathlib import Path
 
 TEMPLATE_DIR = Path(__file__).resolve().parent
@@ -122,9 +126,26 @@ def locked_project(framework: str) -> Path:
 
 @functools.cache
 def _locked_project(framework: str) -> Path:
-    output_dir = BUILD_DIR / "locked" / framework
-    shutil.rmtree(output_dir, ignore_errors=True)
+    output_dir = Path(tempfile.mkdtemp(prefix=f"harness-{framework}-"))
+    atexit.register(shutil.rmtree, output_dir, ignore_errors=True)
     return render(output_dir, model_framework=framework)
+
+
+@contextlib.contextmanager
+def building(env_dir: Path) -> Iterator[bool]:
+    """Hold `env_dir`'s build lock, across processes (pytest-xdist's workers share build/envs/);
+    yields whether the environment still needs building. A half-built one (no .complete
+    marker) is removed first."""
+    env_dir.parent.mkdir(parents=True, exist_ok=True)
+    with open(env_dir.with_name(env_dir.name + ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        needed = not (env_dir / ".complete").exists()
+        if needed:
+            shutil.rmtree(env_dir, ignore_errors=True)
+            print(f"harness: building {env_dir.relative_to(TEMPLATE_DIR)} (once)", file=sys.stderr)
+        yield needed
+        if needed:
+            (env_dir / ".complete").touch()
 
 
 def project_env(framework: str = DEFAULT_FRAMEWORK, extras: tuple[str, ...] | None = None) -> Path:
@@ -133,8 +154,7 @@ def project_env(framework: str = DEFAULT_FRAMEWORK, extras: tuple[str, ...] | No
     versions, which are the image's (images.toml). The project itself is not installed: the
     suites import it from src/.
 
-    Built under build/envs/ on first use, keyed by the lock and the extras; a half-built
-    environment (no .complete marker) is rebuilt.
+    Built under build/envs/ on first use, keyed by the lock and the extras.
     """
     python = find_python(DEFAULT_PYTHON)
     if python is None:
@@ -145,20 +165,16 @@ def project_env(framework: str = DEFAULT_FRAMEWORK, extras: tuple[str, ...] | No
     lock = shipped_lock(framework).read_bytes()
     key = hashlib.sha256(lock + repr(extras).encode()).hexdigest()[:12]
     env_dir = BUILD_DIR / "envs" / "-".join([framework, *(extras or ()), key])
-    env_python = env_dir / "bin" / "python"
-    if (env_dir / ".complete").exists():
-        return env_python
-    shutil.rmtree(env_dir, ignore_errors=True)
-    print(f"harness: building {env_dir.relative_to(TEMPLATE_DIR)} (once)", file=sys.stderr)
-    selected = ["--all-extras"] if extras is None else [f"--extra={extra}" for extra in extras]
-    # Compiled once here, or the first suites to import the SDK would each compile it and see
-    # its SyntaxWarnings (make setup compiles the SDK too).
-    command = [UV, "sync", "--locked", "--no-install-project", "--compile-bytecode", "--quiet", "--python", python]
-    command += selected
-    environment = uv_environment(UV_PROJECT_ENVIRONMENT=str(env_dir))
-    subprocess.run(command, cwd=locked_project(framework), env=environment, check=True)
-    (env_dir / ".complete").touch()
-    return env_python
+    with building(env_dir) as needed:
+        if needed:
+            selected = ["--all-extras"] if extras is None else [f"--extra={extra}" for extra in extras]
+            # Compiled once here, or the first suites to import the SDK would each compile it and
+            # see its SyntaxWarnings (make setup compiles the SDK too).
+            command = [UV, "sync", "--locked", "--no-install-project", "--compile-bytecode", "--quiet", "--python"]
+            environment = uv_environment(UV_PROJECT_ENVIRONMENT=str(env_dir))
+            project = locked_project(framework)
+            subprocess.run([*command, python, *selected], cwd=project, env=environment, check=True)
+    return env_dir / "bin" / "python"
 
 
 # The AWS CLI that `make register` runs, for the tests of it (v1: v2 is not on PyPI).
@@ -172,15 +188,12 @@ def tool_env(requirement: str, command: str) -> Path:
     AWS CLI its own botocore) each get one.
     """
     env_dir = BUILD_DIR / "envs" / requirement.replace("==", "-")
-    if (env_dir / ".complete").exists():
-        return env_dir / "bin" / command
-    shutil.rmtree(env_dir, ignore_errors=True)
-    print(f"harness: building {env_dir.relative_to(TEMPLATE_DIR)} (once)", file=sys.stderr)
-    python = find_python(DEFAULT_PYTHON) or sys.executable
-    subprocess.run([UV, "venv", "--quiet", "--python", python, str(env_dir)], env=uv_environment(), check=True)
-    install = [UV, "pip", "install", "--quiet", "--python", str(env_dir / "bin" / "python"), requirement]
-    subprocess.run(install, env=uv_environment(), check=True)
-    (env_dir / ".complete").touch()
+    with building(env_dir) as needed:
+        if needed:
+            python = find_python(DEFAULT_PYTHON) or sys.executable
+            subprocess.run([UV, "venv", "--quiet", "--python", python, str(env_dir)], env=uv_environment(), check=True)
+            install = [UV, "pip", "install", "--quiet", "--python", str(env_dir / "bin" / "python"), requirement]
+            subprocess.run(install, env=uv_environment(), check=True)
     return env_dir / "bin" / command
 
 

@@ -1,16 +1,20 @@
 """`make bench`: medians of what the speed goals time, on this machine, against the goals.
 
-Times what a user waits for: a default render, the local end-to-end run (also with every core
-kept busy by other processes, as on a loaded CI machine), the generated test suite and the
-SageMaker Pipeline definition (each a fresh process, imports included), the import of
-`<package>.infer`, one single-row prediction through the serving handler, the drift check of
-100,000 captured rows (a fresh process, imports included, with every CPU as in its SageMaker
-job) and the import of what it loads.
+Times what a user waits for: a default render; `make setup` in a fresh render, with uv's cache
+warm and with an empty one (everything downloaded from PyPI); the generated `make test` once
+set up and run once (warm); the local end-to-end run (also with every core kept busy by other
+processes, as on a loaded CI machine) and the SageMaker Pipeline definition (each a fresh
+process, imports included), the import of `<package>.infer`, one single-row prediction through
+the serving handler, the drift check of 100,000 captured rows (a fresh process, imports
+included, with every CPU as in its SageMaker job) and the import of what it loads; and, in a
+fresh clone of this repository's HEAD (committed work only), `make demo` and `make test` with
+CI=true, uv's cache warm. The template's `make test` runs once: it takes minutes.
 """
 
 import contextlib
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -39,19 +43,21 @@ print(statistics.median(timings))
 IMPORT_SCRIPT = "import time; start = time.perf_counter(); import {module}; print(time.perf_counter() - start)"
 MONITOR_MODULES = ", ".join(f"{PACKAGE}.monitor.{module}" for module in ("capture", "drift", "report"))
 DRIFT_ROWS = 100_000
-# The default project's whole suite, the SDK's and the CI/CD tests against moto included.
-SUITE_GOAL = 120.0
 # The speed goals, in seconds (None: reported, no goal); the README's table states these.
 GOALS = {
     "default render": 0.5,
+    "make setup, uv cache warm": 20.0,
+    "make setup, uv cache empty": 120.0,
+    "generated make test, warm": 30.0,
     "local end-to-end run": 10.0,
     "local run, every core busy": 10.0,
-    "generated test suite": SUITE_GOAL,
     "pipeline definition (SDK)": 3.0,
     f"import {PACKAGE}.infer": 0.3,
     "single-row prediction": None,
     f"drift check, {DRIFT_ROWS:,} rows": 5.0,
     "import of the drift check": 0.3,
+    "make demo, fresh clone": 60.0,
+    "make test, fresh clone": 480.0,
 }
 
 
@@ -104,6 +110,43 @@ def every_core_busy():
             spinner.wait()
 
 
+def make_seconds(project: Path, target: str, **variables: str) -> float:
+    """The seconds of one `make <target>` in the project (PYTHON, UV as the harness's)."""
+    python = harness.find_python(harness.DEFAULT_PYTHON)
+    command = ["make", target, f"PYTHON={python}", f"UV={harness.UV}"]
+    start = time.perf_counter()
+    subprocess.run(command, cwd=project, env={**os.environ, **variables}, capture_output=True, check=True)
+    return time.perf_counter() - start
+
+
+def setup_and_test(scratch: Path) -> tuple[float, float, float]:
+    """`make setup` in fresh renders, warm and with an empty uv cache; then `make test`, warm."""
+    renders = iter(range(100))
+
+    def fresh() -> Path:
+        return harness.render(scratch / f"setup-{next(renders)}", _init_git="yes")
+
+    warm_setup = statistics.median(make_seconds(fresh(), "setup") for _ in range(3))
+    empty_cache = str(scratch / "empty-uv-cache")
+    cold_setup = make_seconds(fresh(), "setup", UV_CACHE_DIR=empty_cache)
+    shutil.rmtree(empty_cache)
+    project = fresh()
+    make_seconds(project, "test")  # builds .venv and .venv-checkov, compiles what the suite imports
+    return warm_setup, cold_setup, statistics.median(make_seconds(project, "test") for _ in range(3))
+
+
+def fresh_clone_runs(scratch: Path) -> tuple[float, float]:
+    """`make demo`, then `make test` with CI=true, in a fresh clone of HEAD."""
+    clone = scratch / "clone"
+    subprocess.run(["git", "clone", "--quiet", str(harness.TEMPLATE_DIR), str(clone)], check=True)
+    seconds = []
+    for target in ("demo", "test"):
+        start = time.perf_counter()
+        subprocess.run(["make", target], cwd=clone, env={**os.environ, "CI": "true"}, capture_output=True, check=True)
+        seconds.append(time.perf_counter() - start)
+    return seconds[0], seconds[1]
+
+
 def main() -> int:
     python = str(harness.project_env())
     with tempfile.TemporaryDirectory() as scratch_dir:
@@ -111,14 +154,13 @@ def main() -> int:
         renders = iter(range(100))
         # The true default, git repository included.
         render = median_seconds(lambda: harness.render(scratch / f"render-{next(renders)}", _init_git="yes"), rounds=7)
+        setups_and_test = setup_and_test(scratch)
         project = harness.render(scratch / "project")
 
         local_run_command = [python, "-m", f"{PACKAGE}.pipeline.local", "--runs-dir", "runs"]
         local_run = median_seconds(lambda: run_in(project, local_run_command), rounds=5)
         with every_core_busy():
             loaded_run = median_seconds(lambda: run_in(project, local_run_command), rounds=5)
-        test_command = [python, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
-        test_suite = median_seconds(lambda: run_in(project, test_command), rounds=3)
         definition_command = [python, "-m", f"{PACKAGE}.pipeline", "definition", "--output", os.devnull]
         definition = median_seconds(lambda: run_in(project, definition_command), rounds=5)
         importing = printed_median([python, "-c", IMPORT_SCRIPT.format(module=f"{PACKAGE}.infer")], project, rounds=9)
@@ -137,8 +179,10 @@ def main() -> int:
             rounds=3,
         )
         monitor_import = printed_median([python, "-c", IMPORT_SCRIPT.format(module=MONITOR_MODULES)], project, rounds=9)
+        clone_runs = fresh_clone_runs(scratch)
 
-    medians = [render, local_run, loaded_run, test_suite, definition, importing, latency, drift_check, monitor_import]
+    medians = [render, *setups_and_test, local_run, loaded_run, definition, importing, latency, drift_check]
+    medians += [monitor_import, *clone_runs]
     print(f"{'benchmark (median)':<28}{'seconds':>10}{'goal':>10}")
     for (name, goal), seconds in zip(GOALS.items(), medians, strict=True):
         verdict = "" if goal is None else f"{'<':>4} {goal:<7}{'ok' if seconds < goal else 'MISSED'}"
