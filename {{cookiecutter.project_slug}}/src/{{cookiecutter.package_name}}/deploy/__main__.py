@@ -154,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     if importlib.util.find_spec("boto3") is None:
         print(
             f"{PROGRAM}: error: boto3 is missing;"
-            " run make setup (outside make: pip install -e '.[deploy]')",
+            " run make setup (outside make: uv sync --locked --extra deploy)",
             file=sys.stderr,
         )
         return 2

@@ -346,7 +346,7 @@ def main(argv: list[str] | None = None) -> int:
     if importlib.util.find_spec("sagemaker") is None:
         print(
             "pipeline: error: the SageMaker SDK is not installed;"
-            " run make setup EXTRAS=dev,pipeline (outside make: pip install -e '.[pipeline]')",
+            " run make setup EXTRAS=dev,pipeline (outside make: uv sync --locked --extra pipeline)",
             file=sys.stderr,
         )
         return 2
