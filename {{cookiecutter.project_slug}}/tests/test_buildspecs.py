@@ -93,10 +93,11 @@ def test_every_command_is_one_of_the_projects_own(name):
             elif words[:4] == ["python", "-m", "pip", "install"]:
                 # uv itself, at the version make setup installs.
                 assert words[4:] == ["--quiet", f"uv=={UV_VERSION}"] and phase == "install", command
-            elif words[0] == "uv":
+            elif words[:3] == ["python", "-m", "uv"]:
                 # From the lock, editable as on a laptop: settings then find infra/ and data/.
-                assert words[1:4] == ["sync", "--locked", "--extra"] and phase == "install", command
-                assert words[4] in extras and len(words) == 5, command
+                # `python -m`: CodeBuild's pyenv has no shim for a script pip just installed.
+                assert words[3:6] == ["sync", "--locked", "--extra"] and phase == "install", command
+                assert words[6] in extras and len(words) == 7, command
             else:
                 assert words[:2] == [".venv/bin/python", "-m"] and words[2] in ENTRY_POINTS, command
                 assert words[3] in ENTRY_POINTS[words[2]], command
