@@ -1,9 +1,11 @@
 """infra/ passes cfn-lint and checkov for every git provider, in one account and in three.
 
-Each variant runs the generated tests of its templates (cfn-lint with no finding, every name a
-parameter within AWS's limits), of its branch flow and of its monitoring, with the generated
-projects' environment; checkov scans every variant's infra/ in one run, from an environment of its own
-at the generated Makefile's pin (it pins an old boto3 that would break moto). The generated
+infra/ depends on the git provider alone (and the accounts, as parameter defaults). cfn-lint
+(no finding) and checkov (no failed check) each scan every variant's infra/ in one run, as the
+generated `make lint-infra` does: cfn-lint in the projects' region from the generated projects'
+environment, checkov from one of its own at the generated Makefile's pin (it pins an old boto3
+that would break moto). Each variant also runs the generated tests of its templates (every name
+a parameter within AWS's limits), of its branch flow and of its monitoring. The generated
 buildspec tests, and the default variant's infra and flow tests, run with the default project's
 suite (test_generated_projects.py).
 """
@@ -47,6 +49,14 @@ def test_generated_infra_and_flow_tests_pass(projects, project_python, variant):
     suite = subprocess.run(command, cwd=project, capture_output=True, text=True)
     assert suite.returncode == 0, suite.stdout[-4000:]
     assert " passed" in suite.stdout and "skipped" not in suite.stdout
+
+
+def test_cfn_lint_finds_nothing_in_any_variant(projects, project_python):
+    templates = [str(path) for project in projects.values() for path in sorted((project / "infra").glob("*.yml"))]
+    command = [str(project_python().parent / "cfn-lint"), *templates, "--regions", harness.OPTIONS["aws_region"]]
+    lint = subprocess.run(command, capture_output=True, text=True)
+    assert lint.returncode == 0, lint.stdout[-4000:] + lint.stderr[-2000:]
+    assert len(templates) == len(TEMPLATES) * len(VARIANTS)
 
 
 def test_checkov_finds_no_failed_check_in_any_variant(projects, checkov):

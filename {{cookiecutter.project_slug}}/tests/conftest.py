@@ -4,9 +4,11 @@ Tests never reach AWS: moto stands in for it, and nothing looks for credentials 
 metadata service or sends the SageMaker SDK's usage telemetry.
 """
 
+import gc
 import importlib.util
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -30,9 +32,23 @@ TEST_ENVIRONMENT = (
 os.environ.update(TEST_ENVIRONMENT)
 
 
-@pytest.fixture(scope="session", autouse=True)
+def pytest_collection_finish(session):
+    """What collection imported lives until the end: frozen, the garbage collector no longer
+    walks it, at each collection and at exit."""
+    gc.freeze()
+
+
+def _no_request(*_, **__):
+    return None
+
+
+@pytest.fixture(scope="session")
 def no_sdk_telemetry():
-    """The SDK reports usage from a background thread, past moto; not from these tests."""
+    """The SDK reports usage from a background thread, past moto; not from these tests.
+
+    The modules that use the SDK in process ask for this (`pytestmark`): importing the SDK takes
+    seconds, which every test process would pay otherwise.
+    """
     if importlib.util.find_spec("sagemaker") is None:
         yield
         return
@@ -40,8 +56,19 @@ def no_sdk_telemetry():
     from sagemaker.core.telemetry import telemetry_logging
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(telemetry_logging, "_send_telemetry_request", lambda *_, **__: None)
+        patch.setattr(telemetry_logging, "_send_telemetry_request", _no_request)
         yield
+
+
+@pytest.fixture(autouse=True)
+def sdk_telemetry_stays_off():
+    """Fails a test that imported the SDK without `no_sdk_telemetry`, naming the fix."""
+    yield
+    telemetry = sys.modules.get("sagemaker.core.telemetry.telemetry_logging")
+    assert telemetry is None or telemetry._send_telemetry_request is _no_request, (
+        "this test imported the SageMaker SDK: give its module"
+        ' pytestmark = pytest.mark.usefixtures("no_sdk_telemetry")'
+    )
 
 
 @pytest.fixture(scope="session", autouse=True)

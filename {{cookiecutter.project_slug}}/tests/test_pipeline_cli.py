@@ -26,6 +26,8 @@ from {{ cookiecutter.package_name }}.pipeline.__main__ import (
     wait,
 )
 
+pytestmark = pytest.mark.usefixtures("no_sdk_telemetry")
+
 PACKAGE = "{{ cookiecutter.package_name }}"
 ROLE_ARN = f"arn:aws:iam::{settings.DEV_ACCOUNT_ID}:role/pipeline-tests"
 

@@ -18,10 +18,7 @@ from {{ cookiecutter.package_name }}.infer.handler import model_fn
 from {{ cookiecutter.package_name }}.monitor.baseline import BASELINE_FILE
 from {{ cookiecutter.package_name }}.pipeline import code, diagram
 
-definition = pytest.importorskip(
-    "{{ cookiecutter.package_name }}.pipeline.definition",
-    reason="the pipeline extra is not installed: make setup EXTRAS=dev,pipeline",
-)
+pytestmark = pytest.mark.usefixtures("no_sdk_telemetry")
 
 PACKAGE = "{{ cookiecutter.package_name }}"
 ROLE_ARN = f"arn:aws:iam::{settings.DEV_ACCOUNT_ID}:role/pipeline-tests"
@@ -48,7 +45,17 @@ def network_refused():
         yield attempts, refuse
 
 
-def build(branch: str = "main", environ: dict | None = None) -> dict:
+@pytest.fixture(scope="module")
+def definition():
+    """The definition module, imported by the first test that needs it: the SDK takes seconds
+    to import, which every test process would pay at collection otherwise."""
+    return pytest.importorskip(
+        f"{PACKAGE}.pipeline.definition",
+        reason="the pipeline extra is not installed: make setup EXTRAS=dev,pipeline",
+    )
+
+
+def build(definition, branch: str = "main", environ: dict | None = None) -> dict:
     """The definition JSON, built with the network refused; fails on any attempt to use it."""
     config = settings.load({**TEST_ENVIRONMENT, "BRANCH_NAME": branch, **(environ or {})})
     with network_refused() as (attempts, refuse):
@@ -63,8 +70,8 @@ def build(branch: str = "main", environ: dict | None = None) -> dict:
 
 
 @pytest.fixture(scope="module")
-def built() -> dict:
-    return build()
+def built(definition) -> dict:
+    return build(definition)
 
 
 def steps_by_name(built: dict) -> dict[str, dict]:
@@ -152,7 +159,7 @@ def test_failed_gate_names_the_metric_its_value_and_the_threshold(built):
     assert "not registered" in last
 
 
-def test_register_step_records_metrics_approval_and_serving_code(built):
+def test_register_step_records_metrics_approval_and_serving_code(built, definition):
     config = settings.load({**TEST_ENVIRONMENT, "BRANCH_NAME": "main"})
     arguments = steps_by_name(built)["Register"]["Arguments"]
     assert arguments["ModelPackageGroupName"] == config.names["model_package_group"]
@@ -186,7 +193,7 @@ def test_registered_model_traces_back_to_its_commit_build_and_execution(built):
     assert metadata["pipeline-execution"] == {"Get": "Execution.PipelineExecutionArn"}
 
 
-def test_jobs_run_the_package_entry_points_in_the_settings_image(built):
+def test_jobs_run_the_package_entry_points_in_the_settings_image(built, definition):
     config = settings.load({**TEST_ENVIRONMENT, "BRANCH_NAME": "main"})
     files = code.collect().files_uri(config.branch_root)
     steps = steps_by_name(built)
@@ -257,10 +264,10 @@ def test_job_steps_are_cached_and_retried(built):
         assert {"Step.THROTTLING", "SageMaker.CAPACITY_ERROR"} <= retried
 
 
-def test_a_branch_builds_with_names_and_prefixes_of_its_own(built, no_aws_credentials):
+def test_a_branch_builds_with_names_and_prefixes_of_its_own(built, definition, no_aws_credentials):
     """main's definition (built once) against a long feature branch's; dev: test_settings.py."""
     long_branch = "feature/" + "a-very-long-branch-name-" * 6
-    branch_built = build(long_branch)
+    branch_built = build(definition, long_branch)
     for definition_json, branch in ((built, "main"), (branch_built, long_branch)):
         config = settings.load({**TEST_ENVIRONMENT, "BRANCH_NAME": branch})
         register = steps_by_name(definition_json)["Register"]["Arguments"]
@@ -274,9 +281,9 @@ def test_a_branch_builds_with_names_and_prefixes_of_its_own(built, no_aws_creden
     assert json.dumps(branch_built) != json.dumps(built)
 
 
-def test_sagemaker_projects_environment_names_the_pipeline(no_aws_credentials):
+def test_sagemaker_projects_environment_names_the_pipeline(definition, no_aws_credentials):
     environ = {"SAGEMAKER_PROJECT_NAME": "studio-churn", "SAGEMAKER_PROJECT_ID": "p-0123456789ab"}
-    built = build(environ=environ)
+    built = build(definition, environ=environ)
     train = steps_by_name(built)["Train"]["Arguments"]
     assert {"Key": "sagemaker:project-id", "Value": "p-0123456789ab"} in train["Tags"]
     group = steps_by_name(built)["Register"]["Arguments"]["ModelPackageGroupName"]

@@ -9,6 +9,7 @@ branch adds `-<up to 8 readable characters>-<4 hex of its hash>`, so two long br
 share a prefix still get distinct names and no suffix is longer than `LONGEST_BRANCH_SUFFIX`.
 """
 
+import functools
 import hashlib
 import re
 from dataclasses import dataclass
@@ -273,6 +274,7 @@ def project_use_case(project_name: str, project_id: str, account_id: str, region
     return f"{project_name.lower()[:budget].rstrip('-')}-{project_id.lower()}"
 
 
+@functools.cache  # every settings.load() asks; the answer depends on these two only
 def longest_use_case(account_id: str, region: str) -> int:
     """The longest use-case name for which every derived name, on any branch, fits its limit."""
     worst_branch = "feature/" + "x" * 40

@@ -124,6 +124,8 @@ def validate(frame: pd.DataFrame, source: str) -> pd.DataFrame:
 def _numbers(values: pd.Series) -> pd.Series:
     """The values as floats, NaN where a value is no number. A number beyond float's range is
     infinite, as float() reads it: pandas 2 (the images') reads 1e999 as no number at all."""
+    if pd.api.types.is_numeric_dtype(values):  # pandas read every value as a number
+        return values.astype(float)
     numbers = pd.to_numeric(values, errors="coerce").astype(float)
     unread = numbers.isna() & values.notna()
     numbers[unread] = [_infinite_or_nan(value) for value in values[unread]]
@@ -140,21 +142,25 @@ def _infinite_or_nan(value: object) -> float:
 
 def _check_numeric(values: pd.Series, source: str) -> None:
     numbers = _numbers(values)
-    not_numeric = numbers.isna() & values.notna()
-    if not_numeric.any():
+    # Checked on arrays, the masks made only for the message: validation runs per file.
+    unread = np.isnan(numbers.to_numpy()) & values.notna().to_numpy()
+    if unread.any():
+        not_numeric = pd.Series(unread, index=values.index)
         raise DataValidationError(
             f"{source}: column {values.name!r} must be numeric but has "
             f"{_shown(values[not_numeric].iloc[0])} on line {_csv_line(not_numeric)}; "
             "fix the value or the schema in data/schema.py"
         )
-    infinite = np.isinf(numbers)
-    if infinite.any():
+    magnitudes = np.abs(numbers.to_numpy())
+    if np.isinf(magnitudes).any():
+        infinite = pd.Series(np.isinf(magnitudes), index=values.index)
         raise DataValidationError(
             f"{source}: column {values.name!r} has {_shown(values[infinite].iloc[0])} on line "
             f"{_csv_line(infinite)}; use a finite number, or leave the value blank if unknown"
         )
-    too_large = numbers.abs() > MAX_MAGNITUDE
-    if too_large.any():
+    beyond = magnitudes > MAX_MAGNITUDE
+    if beyond.any():
+        too_large = pd.Series(beyond, index=values.index)
         raise DataValidationError(
             f"{source}: column {values.name!r} has {_shown(values[too_large].iloc[0])} on line "
             f"{_csv_line(too_large)}; magnitudes above {MAX_MAGNITUDE:g} overflow the metrics; "

@@ -186,7 +186,7 @@ def json_rows(payload) -> list:
     return payload
 
 
-def _feature_matrix(rows: list, features: tuple[str, ...]):
+def feature_matrix(rows: list, features: tuple[str, ...]):
     """Rows (lists in feature order or objects keyed by feature) as a float matrix."""
     import numpy as np
 
@@ -266,7 +266,11 @@ def predict_array(model: Model, features):
 
 def predict_fn(rows: list, model: Model) -> list[dict]:
     """Predict every row: `label` and `probability`, or `prediction` for regression."""
-    scores = predict_array(model, _feature_matrix(rows, model.features))
+    return answers(model, predict_array(model, feature_matrix(rows, model.features)))
+
+
+def answers(model: Model, scores) -> list[dict]:
+    """The model's scores (predict_array) as the endpoint answers them, one dict per row."""
     if model.problem_type == "binary_classification":
         return [
             {"label": int(score >= DECISION_THRESHOLD), "probability": float(score)}

@@ -19,6 +19,7 @@ through its config file (TelemetryOptOut) works but makes every build several ti
 because the SDK re-validates that config on each lookup.
 """
 
+import gc
 import os
 from dataclasses import asdict
 
@@ -73,6 +74,10 @@ from sagemaker.mlops.workflow.steps import (
 from sagemaker.serve.model_builder import ModelBuilder
 from sagemaker.train import ModelTrainer
 from sagemaker.train.configs import Compute, InputData, OutputDataConfig
+
+# The SDK's modules are a large object graph that lives as long as the process. Frozen, the
+# garbage collector no longer walks it, at each collection and at exit (about 1 s of each run).
+gc.freeze()
 
 PROCESSING_DIR = "/opt/ml/processing"
 PROCESSING_CODE_DIR = f"{PROCESSING_DIR}/code"
