@@ -4,6 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 # The uv of pyproject.toml's test group.
 UV_VERSION := 0.13.9
+# Python caches bytecode, as it does by default: where PYTHONDONTWRITEBYTECODE is set (many CI
+# images), every generated suite would compile the thousands of modules it imports from source.
+unexport PYTHONDONTWRITEBYTECODE
 # The template's own Python; the project template is linted once rendered, by the tests.
 LINTED := harness.py local_extensions.py hooks sagemaker_projects scripts tests
 
