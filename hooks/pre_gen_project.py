@@ -10,12 +10,12 @@ itself is read again here so that those are refused too.
 """
 
 import difflib
-import importlib.util
 import json
 import keyword
 import os
 import re
 import sys
+import types
 from pathlib import Path
 
 # Rendered by cookiecutter as JSON data; the unrendered file still imports, for the tests.
@@ -47,12 +47,16 @@ DEPENDENCIES = {
 
 
 def load_naming(template_dir: Path):
-    """The generated package's naming module, imported from the template directory."""
+    """The generated package's naming module, run from the template directory.
+
+    Compiled here rather than imported: an import would write __pycache__ into the template,
+    and every later render would copy it into the project.
+    """
     [path] = template_dir.glob("*/src/*/naming.py")
-    spec = importlib.util.spec_from_file_location("template_naming", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while being created
-    spec.loader.exec_module(module)
+    module = types.ModuleType("template_naming")
+    module.__file__ = str(path)
+    sys.modules[module.__name__] = module  # dataclasses look their module up while being created
+    exec(compile(path.read_text(encoding="utf-8"), str(path), "exec"), module.__dict__)
     return module
 
 

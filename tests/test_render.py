@@ -46,6 +46,17 @@ def test_default_renders_the_documented_layout(render):
     assert_fully_rendered(project)
 
 
+def test_rendering_writes_no_bytecode_into_the_template(render, monkeypatch):
+    """The pre-generation hook runs the template's naming.py: a __pycache__ it left there would be
+    copied into every later render (and fail it: cookiecutter reads it as text)."""
+    monkeypatch.delenv("PYTHONDONTWRITEBYTECODE", raising=False)
+    monkeypatch.setattr(sys, "dont_write_bytecode", False)
+    project = render()
+    project_template = harness.TEMPLATE_DIR / "{{cookiecutter.project_slug}}"
+    assert not list(project_template.rglob("__pycache__")), "remove them; rendering left them"
+    assert not list(project.rglob("__pycache__"))
+
+
 @pytest.mark.parametrize(("option", "value"), CHOICE_VALUES, ids=[f"{o}={v}" for o, v in CHOICE_VALUES])
 def test_every_choice_value_renders_clean_code(render, option, value):
     project = render(**{option: value})
