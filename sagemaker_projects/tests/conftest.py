@@ -59,6 +59,7 @@ def launcher(extracted, monkeypatch):
     code = extracted("github", "launcher.zip")
     [package] = [path.name for path in code.iterdir() if path.is_dir()]
     monkeypatch.syspath_prepend(str(code))
+    monkeypatch.setattr(sys, "dont_write_bytecode", True)  # the unpacked zip stays as Lambda has it
     monkeypatch.setenv("PACKAGE", package)
     monkeypatch.setenv("AWS_REGION", "us-east-1")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
