@@ -152,8 +152,9 @@ def _check_numeric(values: pd.Series, source: str) -> None:
             "fix the value or the schema in data/schema.py"
         )
     magnitudes = np.abs(numbers.to_numpy())
-    if np.isinf(magnitudes).any():
-        infinite = pd.Series(np.isinf(magnitudes), index=values.index)
+    unbounded = np.isinf(magnitudes)
+    if unbounded.any():
+        infinite = pd.Series(unbounded, index=values.index)
         raise DataValidationError(
             f"{source}: column {values.name!r} has {_shown(values[infinite].iloc[0])} on line "
             f"{_csv_line(infinite)}; use a finite number, or leave the value blank if unknown"

@@ -61,6 +61,10 @@ def body(kind: str, batch: list[list[str]]) -> tuple[str, str]:
     )
 
 
+def _encoding(content_type: str) -> str:
+    return "CSV" if content_type == "text/csv" else "JSON"
+
+
 def record(number_: int, when: datetime, content_type: str, text: str, answer: tuple) -> dict:
     """One capture record: the request and the endpoint's (body, content type) answer."""
     output, output_type = answer
@@ -70,13 +74,13 @@ def record(number_: int, when: datetime, content_type: str, text: str, answer: t
                 "observedContentType": content_type,
                 "mode": "INPUT",
                 "data": text,
-                "encoding": "CSV" if content_type == "text/csv" else "JSON",
+                "encoding": _encoding(content_type),
             },
             "endpointOutput": {
                 "observedContentType": output_type,
                 "mode": "OUTPUT",
                 "data": output,
-                "encoding": "CSV" if output_type == "text/csv" else "JSON",
+                "encoding": _encoding(output_type),
             },
         },
         "eventMetadata": {
