@@ -38,6 +38,19 @@ def pytest_collection_finish(session):
     gc.freeze()
 
 
+def require_sdk() -> None:
+    """Skip (the test, or the module at its top) unless the pipeline extra is installed.
+
+    find_spec, not importorskip: importing the SDK costs seconds, and would start its telemetry
+    in a test without `no_sdk_telemetry`.
+    """
+    if importlib.util.find_spec("sagemaker") is None:
+        pytest.skip(
+            "the pipeline extra is not installed: make setup EXTRAS=dev,pipeline",
+            allow_module_level=True,
+        )
+
+
 def _no_request(*_, **__):
     return None
 

@@ -16,7 +16,7 @@ import xml.etree.ElementTree as ElementTree
 import pytest
 from buildspec_runner import BUILDSPECS, PROJECT_ROOT, DelayingProxy, checkout, load, run_buildspec
 from cfn_templates import load as load_template
-from conftest import TEST_ENVIRONMENT, account_session, create_artifact_bucket
+from conftest import TEST_ENVIRONMENT, account_session, create_artifact_bucket, require_sdk
 
 from {{ cookiecutter.package_name }} import settings
 from {{ cookiecutter.package_name }}.deploy import integration
@@ -114,9 +114,7 @@ def test_builds_install_the_uv_the_project_locks():
 def test_train_publishes_and_runs_the_branchs_pipeline_recording_commit_and_build(
     moto_endpoint, tmp_path
 ):
-    pytest.importorskip(
-        "sagemaker", reason="the pipeline extra is not installed: make setup EXTRAS=dev,pipeline"
-    )
+    require_sdk()
     session, credentials = account_session(moto_endpoint, DEV)
     config = settings.load({**TEST_ENVIRONMENT, "BRANCH_NAME": "dev"})
     create_artifact_bucket(session.client("s3", endpoint_url=moto_endpoint), config)

@@ -4,6 +4,7 @@ import importlib
 
 import boto3
 import pytest
+from conftest import require_sdk
 
 from {{ cookiecutter.package_name }} import settings
 
@@ -22,10 +23,7 @@ def no_aws_calls(monkeypatch):
 
 def command_line(module: str):
     if module == "pipeline":
-        pytest.importorskip(
-            "sagemaker",
-            reason="the pipeline extra is not installed: make setup EXTRAS=dev,pipeline",
-        )
+        require_sdk()
     return importlib.import_module(f"{PACKAGE}.{module}.__main__").main
 
 

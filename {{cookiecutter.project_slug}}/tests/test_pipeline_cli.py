@@ -8,15 +8,10 @@ import json
 import boto3
 import pytest
 from botocore.stub import Stubber
-from conftest import TEST_ENVIRONMENT
+from conftest import TEST_ENVIRONMENT, require_sdk
 
 from {{ cookiecutter.package_name }} import settings
 from {{ cookiecutter.package_name }}.pipeline import code, diagram
-
-pytest.importorskip(
-    "sagemaker", reason="the pipeline extra is not installed: make setup EXTRAS=dev,pipeline"
-)
-
 from {{ cookiecutter.package_name }}.pipeline.__main__ import (
     CommandError,
     check_bucket,
@@ -26,6 +21,7 @@ from {{ cookiecutter.package_name }}.pipeline.__main__ import (
     wait,
 )
 
+require_sdk()
 pytestmark = pytest.mark.usefixtures("no_sdk_telemetry")
 
 PACKAGE = "{{ cookiecutter.package_name }}"
