@@ -1,0 +1,569 @@
+"""Execute a SageMaker Pipeline definition (the JSON `upsert` uploads) on this machine.
+
+An execution runs in one folder, its run folder:
+
+    <run>/s3/<bucket>/<key>   S3: every s3:// URI of the definition is a path here
+    <run>/jobs/<step>/        the job's /opt/ml, with what SageMaker would have put there
+    <run>/jobs/<step>.log     the job's output (stdout and stderr), as CloudWatch would hold it
+    <run>/execution.json      each step's status and properties, like ListPipelineExecutionSteps
+
+Steps run in dependency order (the `Get` references they hold, and `DependsOn`); steps that
+do not depend on each other run at once. A Processing or Training step is a subprocess of the
+interpreter of the environment its image maps to (`interpreter_of`), started with the
+definition's entrypoint, arguments and environment. Its inputs and channels are copied from
+the S3 folder into its /opt/ml as SageMaker downloads them (an S3Prefix matches keys by
+prefix); a training job gets `hyperparameters.json`, `inputdataconfig.json` and
+`resourceconfig.json`, and its /opt/ml/model is packed as
+`<S3OutputPath>/<job name>/output/model.tar.gz`. Processing outputs are copied to their S3Uri
+when the job ends.
+
+The one difference from a job on SageMaker: the job's /opt/ml is a folder of the run. Every
+value of its entrypoint, arguments and environment that starts with /opt/ml is rewritten to
+that folder, and OPT_ML_DIR names it for code that builds its paths itself.
+
+Condition steps run their IfSteps or ElseSteps; a Fail step ends the execution with its
+rendered ErrorMessage; a RegisterModel step hands its resolved request to `register` (the
+local model registry). Nothing is skipped silently: a step type, input mode, property path or
+function the executor does not know stops the run with one line that names the step.
+"""
+
+import io
+import json
+import os
+import re
+import shutil
+import subprocess
+import tarfile
+import threading
+from collections.abc import Callable, Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .expressions import Execution, ExpressionError, holds, resolve
+
+CONTAINER_ROOT = "/opt/ml"
+ROOT_VARIABLE = "OPT_ML_DIR"
+PYTHONS = ("python3", "python")
+# What a job inherits from this machine's environment: enough to start a process, no more.
+PASSED_VARIABLES = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT", "ML_THREADS")
+REFERENCE = re.compile(r"Steps\.([A-Za-z0-9_-]+)")
+FAILURE_LINES = 1  # the job's last line of output names why it failed
+
+
+class ExecutionError(RuntimeError):
+    """The execution cannot go on; the message names the step and the reason, on one line."""
+
+    def __init__(self, step: str, reason: str):
+        super().__init__(f"step {step}: {reason}")
+        self.step = step
+
+
+class FailStepError(ExecutionError):
+    """A Fail step ran: the execution failed with its ErrorMessage."""
+
+    def __init__(self, step: str, message: str):
+        super().__init__(step, message)
+        self.message = message
+
+
+@dataclass
+class RunFolder:
+    """The folder of one execution, and the S3 locations inside it."""
+
+    root: Path
+
+    def s3(self, uri: str, step: str) -> Path:
+        """The path an s3:// URI stands for."""
+        if not isinstance(uri, str) or not uri.startswith("s3://"):
+            raise ExecutionError(step, f"{uri!r} is not an s3:// URI")
+        bucket, _, key = uri.removeprefix("s3://").partition("/")
+        parts = [part for part in key.split("/") if part]
+        if not bucket or any(part in (".", "..") for part in parts):
+            raise ExecutionError(step, f"{uri!r} names no bucket and key")
+        return self.root.joinpath("s3", bucket, *parts)
+
+    def job(self, step: str) -> Path:
+        return self.root / "jobs" / step
+
+
+def objects(folder: RunFolder, uri: str, step: str) -> list[tuple[str, Path]]:
+    """The objects whose keys start with the URI's key, as (key after it, path): S3's prefix.
+
+    A key that names one object whole gives that object under its own name.
+    """
+    path = folder.s3(uri, step)
+    bucket_dir = folder.root / "s3" / uri.removeprefix("s3://").partition("/")[0]
+    prefix = path.relative_to(bucket_dir).as_posix() + ("/" if uri.endswith("/") else "")
+    if path.is_file():
+        return [(path.name, path)]
+    start = path if uri.endswith("/") else path.parent
+    found = []
+    for candidate in sorted(start.rglob("*")) if start.is_dir() else []:
+        key = candidate.relative_to(bucket_dir).as_posix()
+        if candidate.is_file() and key.startswith(prefix):
+            found.append((key[len(prefix) :].lstrip("/"), candidate))
+    return found
+
+
+def download(folder: RunFolder, uri: str, destination: Path, step: str, name: str) -> None:
+    """Copy the objects under `uri` into `destination`, as a job's input is placed."""
+    found = objects(folder, uri, step)
+    if not found:
+        raise ExecutionError(step, f"input {name}: no object under {uri}")
+    for key, path in found:
+        target = destination / key
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, target)
+
+
+def upload(folder: RunFolder, source: Path, uri: str, step: str) -> None:
+    """Copy what a job wrote under `source` to the S3 prefix `uri`."""
+    if not source.is_dir():
+        return
+    destination = folder.s3(uri, step)
+    for path in sorted(p for p in source.rglob("*") if p.is_file()):
+        target = destination / path.relative_to(source)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, target)
+
+
+def pack(source: Path, archive: Path) -> None:
+    """`source`'s files as a tar.gz, as a training job packs /opt/ml/model."""
+    archive.parent.mkdir(parents=True, exist_ok=True)
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        for path in sorted(source.rglob("*")) if source.is_dir() else []:
+            tar.add(path, arcname=path.relative_to(source).as_posix(), recursive=False)
+    archive.write_bytes(buffer.getvalue())
+
+
+def references(value) -> set[str]:
+    """The steps whose properties or property files `value` reads."""
+    if isinstance(value, dict):
+        get = value.get("Get")
+        own = (
+            {match.group(1)} if isinstance(get, str) and (match := REFERENCE.match(get)) else set()
+        )
+        return own.union(*(references(item) for item in value.values()))
+    if isinstance(value, list):
+        return set().union(*(references(item) for item in value))
+    return set()
+
+
+def _step_references(step: dict) -> set[str]:
+    if step["Type"] == "Condition":  # the branches' steps wait for their own references
+        branches = ("IfSteps", "ElseSteps")
+        return references([v for k, v in step["Arguments"].items() if k not in branches])
+    return references(step.get("Arguments", {})) | references(step.get("PropertyFiles", []))
+
+
+@dataclass
+class Plan:
+    """Every step (branches included), what each waits for, and the branch each lies on."""
+
+    steps: dict[str, dict]
+    waits_for: dict[str, set[str]]
+    branch_of: dict[str, tuple[str, bool]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, definition: dict) -> "Plan":
+        steps, branch_of = {}, {}
+
+        def add(step: dict, branch: tuple[str, bool] | None) -> None:
+            name = step["Name"]
+            if name in steps:
+                raise ExecutionError(name, "two steps have this name")
+            steps[name] = step
+            if branch:
+                branch_of[name] = branch
+            if step["Type"] == "Condition":
+                for outcome, key in ((True, "IfSteps"), (False, "ElseSteps")):
+                    for inner in step["Arguments"].get(key, []):
+                        add(inner, (name, outcome))
+
+        for step in definition["Steps"]:
+            add(step, None)
+        waits_for = {}
+        for name, step in steps.items():
+            needs = _step_references(step) | set(step.get("DependsOn", []))
+            if name in branch_of:
+                needs.add(branch_of[name][0])
+            unknown = sorted(needs - set(steps))
+            if unknown:
+                raise ExecutionError(name, f"refers to {unknown[0]}, which is no step here")
+            waits_for[name] = needs - {name}
+        plan = cls(steps, waits_for, branch_of)
+        plan.check_acyclic()
+        return plan
+
+    def check_acyclic(self) -> None:
+        done: set[str] = set()
+        while len(done) < len(self.steps):
+            ready = [n for n in self.steps if n not in done and self.waits_for[n] <= done]
+            if not ready:
+                stuck = sorted(set(self.steps) - done)[0]
+                raise ExecutionError(stuck, "waits for itself through other steps (a cycle)")
+            done.update(ready)
+
+
+def _container_path(value: str, root: Path) -> str:
+    """A container path under /opt/ml, as the path of the job's folder."""
+    if value == CONTAINER_ROOT or value.startswith(CONTAINER_ROOT + "/"):
+        return str(root) + value[len(CONTAINER_ROOT) :]
+    return value
+
+
+def _environment_value(value: str, root: Path) -> str:
+    return os.pathsep.join(_container_path(part, root) for part in value.split(os.pathsep))
+
+
+@dataclass
+class Job:
+    """One Processing or Training job, ready to start."""
+
+    step: str
+    command: list[str]
+    environment: dict[str, str]
+    root: Path
+    timeout: float | None
+
+
+class Executor:
+    """Runs one definition in one run folder; `run` returns the execution's step records.
+
+    interpreter_of: image URI -> the Python of the environment holding that image's versions
+    (raises ExecutionError with a reason when there is none).
+    register: (step name, resolved RegisterModel request) -> that step's properties.
+    log: receives each line a job writes, prefixed by the step's name.
+    """
+
+    def __init__(
+        self,
+        definition: dict,
+        folder: RunFolder,
+        execution: Execution,
+        interpreter_of: Callable[[str], str],
+        register: Callable[[str, dict], dict],
+        job_environment: Mapping[str, str] | None = None,
+        log: Callable[[str], None] = print,
+    ):
+        self.plan = Plan.of(definition)
+        self.folder = folder
+        self.execution = execution
+        self.interpreter_of = interpreter_of
+        self.register = register
+        self.job_environment = dict(job_environment or {})
+        self.log = log
+        self.records: dict[str, dict] = {}
+        self.processes: set[subprocess.Popen] = set()
+        self.lock = threading.Lock()
+
+    def run(self) -> dict[str, dict]:
+        """Every step that can run, in order; raise the first step's error once others end."""
+        running: dict[Future, str] = {}
+        error: BaseException | None = None
+        with ThreadPoolExecutor(max_workers=max(1, len(self.plan.steps))) as pool:
+            try:
+                while True:
+                    if error is None:
+                        for name in self._ready(running.values()):
+                            self.records[name] = {"StepName": name, "StepStatus": "Executing"}
+                            running[pool.submit(self._run_step, name)] = name
+                    if not running:
+                        break
+                    finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                    for future in finished:
+                        name = running.pop(future)
+                        failure = future.exception()
+                        self.records[name]["StepStatus"] = "Failed" if failure else "Succeeded"
+                        if failure is not None:
+                            self.records[name]["FailureReason"] = str(failure)
+                            error = error or failure
+            except KeyboardInterrupt:
+                self._stop_jobs()
+                self._write_record("Stopped", None)
+                raise
+        self._write_record("Failed" if error else "Succeeded", error)
+        if error is not None:
+            raise error
+        return self.records
+
+    def _ready(self, running) -> list[str]:
+        succeeded = {n for n, r in self.records.items() if r["StepStatus"] == "Succeeded"}
+        ready = []
+        for name, needs in self.plan.waits_for.items():
+            if name in self.records or not needs <= succeeded:
+                continue
+            branch = self.plan.branch_of.get(name)
+            if branch and self.records[branch[0]]["Outcome"] != branch[1]:
+                self.records[name] = {"StepName": name, "StepStatus": "NotExecuted"}
+                continue
+            ready.append(name)
+        return ready
+
+    def _run_step(self, name: str) -> None:
+        step = self.plan.steps[name]
+        kind = step["Type"]
+        runners = {
+            "Processing": self._processing,
+            "Training": self._training,
+            "Condition": self._condition,
+            "Fail": self._fail,
+            "RegisterModel": self._register,
+        }
+        if kind not in runners:
+            raise ExecutionError(name, f"type {kind} is not one the executor runs")
+        try:  # a Condition step's conditions are evaluated by `holds`, its branches later
+            arguments = (
+                step["Arguments"]
+                if kind == "Condition"
+                else resolve(step.get("Arguments", {}), self.execution, name)
+            )
+        except ExpressionError as error:
+            raise ExecutionError(name, str(error).removeprefix(f"step {name}: ")) from None
+        properties = runners[kind](name, step, arguments)
+        self.records[name]["Properties"] = properties
+        with self.lock:
+            self.execution.steps[name] = properties
+
+    # Step types -------------------------------------------------------------------------------
+
+    def _processing(self, name: str, step: dict, request: dict) -> dict:
+        self._check_single_instance(name, request["ProcessingResources"]["ClusterConfig"])
+        root = self._job_root(name)
+        for item in request.get("ProcessingInputs", []):
+            input_name, source = item["InputName"], item.get("S3Input")
+            if source is None:
+                raise ExecutionError(name, f"input {input_name}: only S3Input is run")
+            self._check_input(name, input_name, source, "S3InputMode")
+            local = self._local(name, source, root)
+            download(self.folder, source["S3Uri"], local, name, input_name)
+        self._write_json(root / "config" / "processingjobconfig.json", request)
+        self._write_json(root / "config" / "resourceconfig.json", _resource_config(request))
+        application = request["AppSpecification"]
+        entrypoint = application.get("ContainerEntrypoint")
+        if not entrypoint:
+            raise ExecutionError(name, "no ContainerEntrypoint: the image's own program is not run")
+        command = [*entrypoint, *application.get("ContainerArguments", [])]
+        seconds = request.get("StoppingCondition", {}).get("MaxRuntimeInSeconds")
+        self._start(name, application["ImageUri"], command, request.get("Environment", {}), seconds)
+        outputs = {}
+        for output in request.get("ProcessingOutputConfig", {}).get("Outputs", []):
+            destination = output["S3Output"]
+            upload(self.folder, self._local(name, destination, root), destination["S3Uri"], name)
+            outputs[output["OutputName"]] = output
+        self._property_files(name, step, outputs)
+        job_name = f"pipelines-{self.execution.variables['PipelineExecutionId']}-{name}"
+        return {
+            **request,
+            "ProcessingJobName": job_name,
+            "ProcessingJobStatus": "Completed",
+            "ProcessingOutputConfig": {"Outputs": outputs},
+        }
+
+    def _training(self, name: str, step: dict, request: dict) -> dict:
+        self._check_single_instance(name, request["ResourceConfig"])
+        root = self._job_root(name)
+        algorithm = request["AlgorithmSpecification"]
+        if algorithm.get("TrainingInputMode", "File") != "File":
+            raise ExecutionError(name, f"input mode {algorithm['TrainingInputMode']} is not run")
+        channels = {}
+        for channel in request.get("InputDataConfig", []):
+            source = channel["DataSource"].get("S3DataSource")
+            if source is None:
+                raise ExecutionError(name, f"channel {channel['ChannelName']}: only S3 is run")
+            self._check_input(name, channel["ChannelName"], {**source, **channel}, "InputMode")
+            target = root / "input" / "data" / channel["ChannelName"]
+            download(self.folder, source["S3Uri"], target, name, channel["ChannelName"])
+            channels[channel["ChannelName"]] = {
+                "TrainingInputMode": "File",
+                "S3DistributionType": source.get("S3DataDistributionType", "FullyReplicated"),
+                "RecordWrapperType": "None",
+            }
+        hyperparameters = request.get("HyperParameters", {})
+        not_text = sorted(
+            key for key, value in hyperparameters.items() if not isinstance(value, str)
+        )
+        if not_text:
+            raise ExecutionError(name, f"hyperparameter {not_text[0]} is not a string")
+        config = root / "input" / "config"
+        self._write_json(config / "hyperparameters.json", hyperparameters)
+        self._write_json(config / "inputdataconfig.json", channels)
+        self._write_json(config / "resourceconfig.json", _resource_config(request))
+        (root / "model").mkdir(parents=True, exist_ok=True)
+        (root / "output" / "data").mkdir(parents=True, exist_ok=True)
+        entrypoint = algorithm.get("ContainerEntrypoint")
+        if not entrypoint:
+            raise ExecutionError(name, "no ContainerEntrypoint: the image's own program is not run")
+        command = [*entrypoint, *algorithm.get("ContainerArguments", [])]
+        seconds = request.get("StoppingCondition", {}).get("MaxRuntimeInSeconds")
+        lines = self._start(
+            name, algorithm["TrainingImage"], command, request.get("Environment", {}), seconds
+        )
+        output = request["OutputDataConfig"]
+        if output.get("CompressionType", "GZIP") != "GZIP":
+            raise ExecutionError(name, f"model compression {output['CompressionType']} is not run")
+        job_name = f"pipelines-{self.execution.variables['PipelineExecutionId']}-{name}"
+        prefix = f"{output['S3OutputPath'].rstrip('/')}/{job_name}/output"
+        pack(root / "model", self.folder.s3(f"{prefix}/model.tar.gz", name))
+        if any((root / "output" / "data").iterdir()):
+            pack(root / "output" / "data", self.folder.s3(f"{prefix}/output.tar.gz", name))
+        return {
+            **request,
+            "TrainingJobName": job_name,
+            "TrainingJobStatus": "Completed",
+            "ModelArtifacts": {"S3ModelArtifacts": f"{prefix}/model.tar.gz"},
+            "FinalMetricDataList": _metrics(algorithm.get("MetricDefinitions", []), lines),
+        }
+
+    def _condition(self, name: str, step: dict, arguments: dict) -> dict:
+        try:
+            outcome = holds(arguments.get("Conditions", []), self.execution, name)
+        except ExpressionError as error:
+            raise ExecutionError(name, str(error).removeprefix(f"step {name}: ")) from None
+        self.records[name]["Outcome"] = outcome
+        return {"Outcome": str(outcome).lower()}
+
+    def _fail(self, name: str, step: dict, arguments: dict) -> dict:
+        raise FailStepError(name, str(arguments.get("ErrorMessage", "")))
+
+    def _register(self, name: str, step: dict, request: dict) -> dict:
+        return self.register(name, request)
+
+    # Jobs -------------------------------------------------------------------------------------
+
+    def _job_root(self, name: str) -> Path:
+        root = self.folder.job(name)
+        root.mkdir(parents=True)
+        return root
+
+    def _local(self, name: str, item: dict, root: Path) -> Path:
+        local = item["LocalPath"]
+        if not local.startswith(CONTAINER_ROOT + "/"):
+            raise ExecutionError(name, f"local path {local} is not under {CONTAINER_ROOT}")
+        return Path(_container_path(local, root))
+
+    def _check_input(self, name: str, input_name: str, source: dict, mode_key: str) -> None:
+        unsupported = {
+            "S3DataType": ("S3Prefix", source.get("S3DataType", "S3Prefix")),
+            mode_key: ("File", source.get(mode_key, "File")),
+            "S3CompressionType": ("None", source.get("S3CompressionType", "None")),
+            "CompressionType": ("None", source.get("CompressionType", "None")),
+        }
+        for key, (runs, given) in unsupported.items():
+            if given != runs:
+                raise ExecutionError(name, f"input {input_name}: {key} {given} is not run")
+
+    def _check_single_instance(self, name: str, resources: dict) -> None:
+        if resources.get("InstanceCount", 1) != 1:
+            raise ExecutionError(
+                name, f"{resources['InstanceCount']} instances: the executor runs one"
+            )
+
+    def _write_json(self, path: Path, document) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(document, indent=2) + "\n")
+
+    def _property_files(self, name: str, step: dict, outputs: dict) -> None:
+        for declared in step.get("PropertyFiles", []):
+            output = outputs.get(declared["OutputName"])
+            if output is None:
+                raise ExecutionError(
+                    name,
+                    f"property file {declared['PropertyFileName']} reads output "
+                    f"{declared['OutputName']}, which the step does not have",
+                )
+            uri = f"{output['S3Output']['S3Uri'].rstrip('/')}/{declared['FilePath']}"
+            with self.lock:
+                self.execution.property_files[name, declared["PropertyFileName"]] = self.folder.s3(
+                    uri, name
+                )
+
+    def _start(self, name, image, command, environment, seconds) -> list[str]:
+        """Run the job's command to its end; its output lines, or ExecutionError if it failed."""
+        if command[0] not in PYTHONS:
+            raise ExecutionError(name, f"entrypoint {command[0]}: only Python entrypoints run")
+        root = self.folder.job(name)
+        python = self.interpreter_of(image)
+        command = [python, *(_container_path(part, root) for part in command[1:])]
+        job_environment = {
+            **{key: os.environ[key] for key in PASSED_VARIABLES if key in os.environ},
+            **self.job_environment,
+            **{key: _environment_value(value, root) for key, value in environment.items()},
+            ROOT_VARIABLE: str(root),
+        }
+        lines: list[str] = []
+        log_path = root.with_suffix(".log")
+        with log_path.open("w") as log_file:
+            process = subprocess.Popen(
+                command,
+                cwd=root,
+                env=job_environment,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+            with self.lock:
+                self.processes.add(process)
+            timed_out = threading.Event()
+            timer = threading.Timer(seconds, lambda: (timed_out.set(), process.kill()))
+            if seconds:
+                timer.start()
+            try:
+                for line in process.stdout:
+                    log_file.write(line)
+                    lines.append(line.rstrip("\n"))
+                    self.log(f"{name} | {line.rstrip()}")
+                status = process.wait()
+            finally:
+                timer.cancel()
+                with self.lock:
+                    self.processes.discard(process)
+        if status:
+            if timed_out.is_set():
+                raise ExecutionError(name, f"the job ran past MaxRuntimeInSeconds {seconds}")
+            failure = root / "output" / "failure"
+            reason = failure.read_text().strip() if failure.is_file() else ""
+            last = reason or next((line for line in reversed(lines) if line.strip()), "")
+            raise ExecutionError(name, f"the job exited with status {status}: {last.strip()}")
+        return lines
+
+    def _stop_jobs(self) -> None:
+        with self.lock:
+            processes = list(self.processes)
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait()
+
+    def _write_record(self, status: str, error: BaseException | None) -> None:
+        record = {
+            "PipelineExecutionArn": self.execution.variables.get("PipelineExecutionArn"),
+            "PipelineExecutionStatus": status,
+            **({"FailureReason": str(error)} if error else {}),
+            "Steps": list(self.records.values()),
+        }
+        self._write_json(self.folder.root / "execution.json", record)
+
+
+def _resource_config(request: dict) -> dict:
+    resources = request.get("ResourceConfig") or request["ProcessingResources"]["ClusterConfig"]
+    return {
+        "current_host": "algo-1",
+        "current_instance_type": resources["InstanceType"],
+        "hosts": ["algo-1"],
+        "network_interface_name": "eth0",
+    }
+
+
+def _metrics(definitions: list[dict], lines: list[str]) -> list[dict]:
+    """The last value each MetricDefinitions regex found in the job's output."""
+    found = []
+    for definition in definitions:
+        pattern = re.compile(definition["Regex"])
+        values = [m.group(1) for line in lines for m in [pattern.search(line)] if m]
+        if values:
+            found.append({"MetricName": definition["Name"], "Value": float(values[-1])})
+    return found

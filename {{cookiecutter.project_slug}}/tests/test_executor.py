@@ -1,0 +1,456 @@
+"""The local executor on small hand-written definitions: jobs are short Python commands."""
+
+import json
+import os
+import signal
+import sys
+import tarfile
+import textwrap
+
+import pytest
+
+from {{ cookiecutter.package_name }}.pipeline.executor import (
+    ExecutionError,
+    Executor,
+    FailStepError,
+    RunFolder,
+    objects,
+)
+from {{ cookiecutter.package_name }}.pipeline.expressions import Execution, parameter_values
+
+IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/example:1.0"
+BUCKET = "s3://bucket/use-case"
+PIPELINE_ARN = "arn:aws:sagemaker:us-east-1:123456789012:pipeline/p"
+PARAMETERS = [
+    {"Name": "InputDataUri", "Type": "String", "DefaultValue": f"{BUCKET}/input/"},
+    {"Name": "Threshold", "Type": "Float", "DefaultValue": 0.5},
+    {"Name": "Approval", "Type": "String", "DefaultValue": "PendingManualApproval"},
+]
+# A processing job: sums the numbers of its input files and writes {"total": <sum>}.
+SUM = textwrap.dedent(
+    """
+    import json, pathlib, sys
+    source, target = map(pathlib.Path, sys.argv[1:3])
+    total = sum(float(p.read_text()) for p in source.rglob("*.txt"))
+    target.mkdir(parents=True, exist_ok=True)
+    (target / "report.json").write_text(json.dumps({"metrics": {"total": total}}))
+    print("summed", total)
+    """
+)
+# A training job: reads its hyperparameters and channel, writes a model, prints a metric.
+TRAIN = textwrap.dedent(
+    """
+    import json, os, pathlib
+    root = pathlib.Path(os.environ["OPT_ML_DIR"])
+    hyperparameters = json.loads((root / "input/config/hyperparameters.json").read_text())
+    rows = (root / "input/data/train/part.txt").read_text()
+    (root / "model/model.txt").write_text(hyperparameters["depth"] + ":" + rows)
+    print("validation:score=0.75")
+    """
+)
+
+
+def output_uri(step: str, output: str) -> dict:
+    return {"Get": f"Steps.{step}.ProcessingOutputConfig.Outputs['{output}'].S3Output.S3Uri"}
+
+
+def processing(name: str, code: str, inputs: list, outputs: list, arguments=()) -> dict:
+    return {
+        "Name": name,
+        "Type": "Processing",
+        "Arguments": {
+            "ProcessingResources": {
+                "ClusterConfig": {"InstanceType": "ml.m5.large", "InstanceCount": 1}
+            },
+            "AppSpecification": {
+                "ImageUri": IMAGE,
+                "ContainerEntrypoint": ["python3", "-c", code],
+                "ContainerArguments": list(arguments),
+            },
+            "ProcessingInputs": [
+                {
+                    "InputName": n,
+                    "S3Input": {
+                        "S3Uri": uri,
+                        "LocalPath": path,
+                        "S3DataType": "S3Prefix",
+                        "S3InputMode": "File",
+                    },
+                }
+                for n, uri, path in inputs
+            ],
+            "ProcessingOutputConfig": {
+                "Outputs": [
+                    {
+                        "OutputName": n,
+                        "S3Output": {"S3Uri": uri, "LocalPath": path, "S3UploadMode": "EndOfJob"},
+                    }
+                    for n, uri, path in outputs
+                ]
+            },
+            "Environment": {"PYTHONPATH": "/opt/ml/processing/code"},
+        },
+    }
+
+
+def run_uri(*parts: str) -> dict:
+    return {
+        "Std:Join": {
+            "On": "/",
+            "Values": [BUCKET, {"Get": "Execution.PipelineExecutionId"}, *parts],
+        }
+    }
+
+
+def report_value(path="metrics.total") -> dict:
+    return {
+        "Std:JsonGet": {"PropertyFile": {"Get": "Steps.Sum.PropertyFiles.Report"}, "Path": path}
+    }
+
+
+def definition() -> dict:
+    """Sum -> Train -> Gate (total >= Threshold) -> Register, else Failed."""
+    summing = processing(
+        "Sum",
+        SUM,
+        inputs=[("input", {"Get": "Parameters.InputDataUri"}, "/opt/ml/processing/input")],
+        outputs=[("report", run_uri("sum", "report"), "/opt/ml/processing/report")],
+        arguments=["/opt/ml/processing/input", "/opt/ml/processing/report"],
+    )
+    summing["PropertyFiles"] = [
+        {"PropertyFileName": "Report", "OutputName": "report", "FilePath": "report.json"}
+    ]
+    train = {
+        "Name": "Train",
+        "Type": "Training",
+        "Arguments": {
+            "AlgorithmSpecification": {
+                "TrainingImage": IMAGE,
+                "TrainingInputMode": "File",
+                "ContainerEntrypoint": ["python3", "-c", TRAIN],
+                "MetricDefinitions": [
+                    {"Name": "validation:score", "Regex": r"validation:score=([0-9.]+)"}
+                ],
+            },
+            "HyperParameters": {"depth": "3"},
+            "InputDataConfig": [
+                {
+                    "ChannelName": "train",
+                    "DataSource": {
+                        "S3DataSource": {
+                            "S3DataType": "S3Prefix",
+                            "S3Uri": {"Get": "Parameters.InputDataUri"},
+                        }
+                    },
+                    "InputMode": "File",
+                }
+            ],
+            "ResourceConfig": {"InstanceType": "ml.m5.large", "InstanceCount": 1},
+            "OutputDataConfig": {"S3OutputPath": run_uri("train"), "CompressionType": "GZIP"},
+            "StoppingCondition": {"MaxRuntimeInSeconds": 600},
+        },
+        "DependsOn": ["Sum"],
+    }
+    register = {
+        "Name": "Register",
+        "Type": "RegisterModel",
+        "Arguments": {
+            "ModelPackageGroupName": "group",
+            "ModelApprovalStatus": {"Get": "Parameters.Approval"},
+            "CustomerMetadataProperties": {"execution": {"Get": "Execution.PipelineExecutionArn"}},
+            "ModelMetrics": {
+                "ModelQuality": {
+                    "Statistics": {
+                        "S3Uri": {
+                            "Std:Join": {
+                                "On": "/",
+                                "Values": [output_uri("Sum", "report"), "report.json"],
+                            }
+                        }
+                    }
+                }
+            },
+            "InferenceSpecification": {
+                "Containers": [
+                    {
+                        "Image": IMAGE,
+                        "ModelDataUrl": {"Get": "Steps.Train.ModelArtifacts.S3ModelArtifacts"},
+                    }
+                ]
+            },
+        },
+    }
+    failed = {
+        "Name": "Failed",
+        "Type": "Fail",
+        "Arguments": {
+            "ErrorMessage": {
+                "Std:Join": {
+                    "On": " ",
+                    "Values": [
+                        "total",
+                        report_value(),
+                        "is below",
+                        {"Get": "Parameters.Threshold"},
+                    ],
+                }
+            }
+        },
+    }
+    gate = {
+        "Name": "Gate",
+        "Type": "Condition",
+        "Arguments": {
+            "Conditions": [
+                {
+                    "Type": "GreaterThanOrEqualTo",
+                    "LeftValue": report_value(),
+                    "RightValue": {"Get": "Parameters.Threshold"},
+                }
+            ],
+            "IfSteps": [register],
+            "ElseSteps": [failed],
+        },
+    }
+    return {"Version": "2020-12-01", "Parameters": PARAMETERS, "Steps": [summing, train, gate]}
+
+
+def interpreter_of(image: str) -> str:
+    if image != IMAGE:
+        raise ExecutionError("?", f"image {image} has no local environment")
+    return sys.executable
+
+
+@pytest.fixture
+def execute(tmp_path):
+    """Run a definition in a fresh run folder with input files 1.5 and 2; return the records."""
+    folder = RunFolder(tmp_path / "run")
+    input_dir = folder.s3(f"{BUCKET}/input/", "test")
+    input_dir.mkdir(parents=True)
+    (input_dir / "part.txt").write_text("1.5")
+    (input_dir / "more" / "part.txt").parent.mkdir()
+    (input_dir / "more" / "part.txt").write_text("2")
+    registered = []
+
+    def run(document: dict, log=lambda line: None, **given: str):
+        execution = Execution(
+            parameters=parameter_values(document["Parameters"], given),
+            variables={
+                "PipelineExecutionId": "run1",
+                "PipelineExecutionArn": f"{PIPELINE_ARN}/execution/run1",
+                "PipelineName": "p",
+            },
+        )
+
+        def register(step: str, request: dict) -> dict:
+            registered.append(request)
+            return {"ModelPackageArn": "arn:local/group/1"}
+
+        return Executor(document, folder, execution, interpreter_of, register, log=log).run()
+
+    run.folder, run.registered = folder, registered
+    return run
+
+
+def test_a_passing_gate_registers_what_the_real_request_carries(execute):
+    records = execute(definition())
+    statuses = {record["StepName"]: record["StepStatus"] for record in records.values()}
+    assert statuses == {
+        "Sum": "Succeeded",
+        "Train": "Succeeded",
+        "Gate": "Succeeded",
+        "Register": "Succeeded",
+        "Failed": "NotExecuted",
+    }
+    [request] = execute.registered
+    assert request["ModelApprovalStatus"] == "PendingManualApproval"
+    assert request["CustomerMetadataProperties"]["execution"].endswith("/execution/run1")
+    report_uri = request["ModelMetrics"]["ModelQuality"]["Statistics"]["S3Uri"]
+    assert report_uri == f"{BUCKET}/run1/sum/report/report.json"
+    assert json.loads(execute.folder.s3(report_uri, "test").read_text()) == {
+        "metrics": {"total": 3.5}
+    }
+    model_uri = request["InferenceSpecification"]["Containers"][0]["ModelDataUrl"]
+    assert model_uri == f"{BUCKET}/run1/train/pipelines-run1-Train/output/model.tar.gz"
+    with tarfile.open(execute.folder.s3(model_uri, "test")) as archive:
+        assert archive.getnames() == ["model.txt"]
+        assert archive.extractfile("model.txt").read() == b"3:1.5"
+    train = records["Train"]["Properties"]
+    assert train["FinalMetricDataList"] == [{"MetricName": "validation:score", "Value": 0.75}]
+    execution = json.loads((execute.folder.root / "execution.json").read_text())
+    assert execution["PipelineExecutionStatus"] == "Succeeded"
+
+
+def test_the_training_job_gets_its_config_files_as_sagemaker_writes_them(execute):
+    execute(definition())
+    config = execute.folder.job("Train") / "input" / "config"
+    assert json.loads((config / "hyperparameters.json").read_text()) == {"depth": "3"}
+    assert set(json.loads((config / "inputdataconfig.json").read_text())) == {"train"}
+    assert json.loads((config / "resourceconfig.json").read_text())["hosts"] == ["algo-1"]
+    assert "summed 3.5" in (execute.folder.root / "jobs" / "Sum.log").read_text()
+
+
+def test_a_failing_gate_stops_at_the_fail_step_with_its_message(execute):
+    with pytest.raises(FailStepError) as failed:
+        execute(definition(), Threshold="4")
+    assert failed.value.step == "Failed"
+    assert failed.value.message == "total 3.5 is below 4.0"
+    assert execute.registered == []
+    execution = json.loads((execute.folder.root / "execution.json").read_text())
+    assert execution["PipelineExecutionStatus"] == "Failed"
+
+
+def test_a_nan_metric_fails_the_gate(execute, tmp_path):
+    document = definition()
+    document["Steps"][0]["Arguments"]["AppSpecification"]["ContainerEntrypoint"][2] = SUM.replace(
+        "total = sum(", "total = float('nan') + sum("
+    )
+    with pytest.raises(FailStepError):
+        execute(document)
+
+
+def test_a_wrong_json_get_path_names_the_gate(execute):
+    document = definition()
+    document["Steps"][2]["Arguments"]["Conditions"][0]["LeftValue"] = report_value("metrics.totl")
+    with pytest.raises(ExecutionError, match=r"^step Gate: .*nothing at 'totl'"):
+        execute(document)
+
+
+def test_a_wrong_output_name_names_the_step_that_reads_it(execute):
+    document = definition()
+    statistics = document["Steps"][2]["Arguments"]["IfSteps"][0]["Arguments"]["ModelMetrics"][
+        "ModelQuality"
+    ]["Statistics"]
+    statistics["S3Uri"]["Std:Join"]["Values"][0] = output_uri("Sum", "evaluation")
+    with pytest.raises(ExecutionError, match=r"^step Register: .*nothing at .*'evaluation'"):
+        execute(document)
+
+
+def test_an_input_with_nothing_under_it_fails_the_job_that_reads_it(execute):
+    document = definition()
+    channel = document["Steps"][1]["Arguments"]["InputDataConfig"][0]["DataSource"]["S3DataSource"]
+    channel["S3Uri"] = run_uri("sum", "nothing")
+    with pytest.raises(
+        ExecutionError,
+        match=r"^step Train: input train: no object under s3://bucket/use-case/run1/sum/nothing",
+    ):
+        execute(document)
+
+
+def test_a_property_file_of_an_output_the_step_lacks_is_refused(execute):
+    document = definition()
+    document["Steps"][0]["PropertyFiles"][0]["OutputName"] = "evaluation"
+    with pytest.raises(
+        ExecutionError, match=r"^step Sum: property file Report reads output evaluation"
+    ):
+        execute(document)
+
+
+def test_a_failing_job_names_its_step_and_last_line(execute):
+    document = definition()
+    document["Steps"][1]["Arguments"]["AlgorithmSpecification"]["ContainerEntrypoint"][2] = (
+        "raise SystemExit('no rows')"
+    )
+    with pytest.raises(
+        ExecutionError, match=r"^step Train: the job exited with status 1: no rows$"
+    ):
+        execute(document)
+    assert not (execute.folder.root / "jobs" / "Gate").exists()
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            lambda steps: steps[1].update(Type="Tuning"),
+            "step Train: type Tuning is not one the executor runs",
+        ),
+        (
+            lambda steps: steps[1].update(DependsOn=["Preprocess"]),
+            "step Train: refers to Preprocess, which is no step here",
+        ),
+        (
+            lambda steps: steps[0].update(DependsOn=["Train"]),
+            "waits for itself through other steps",
+        ),
+        (
+            lambda steps: steps[0]["Arguments"]["AppSpecification"].update(ImageUri="other:1"),
+            "image other:1 has no local environment",
+        ),
+        (
+            lambda steps: steps[1]["Arguments"]["ResourceConfig"].update(InstanceCount=2),
+            "step Train: 2 instances: the executor runs one",
+        ),
+        (
+            lambda steps: steps[2]["Arguments"]["Conditions"][0].update(Type="Matches"),
+            "step Gate: condition Matches is not one the executor knows",
+        ),
+    ],
+)
+def test_what_the_executor_does_not_run_stops_the_run_naming_the_step(execute, change, message):
+    document = definition()
+    change(document["Steps"])
+    with pytest.raises(ExecutionError) as error:
+        execute(document)
+    assert message in str(error.value) and "\n" not in str(error.value)
+
+
+def test_independent_steps_run_at_once(execute):
+    # Each job waits (up to a minute) for the other's file: this ends only if both run together.
+    wait_for = textwrap.dedent(
+        """
+        import pathlib, sys, time
+        mine, theirs = map(pathlib.Path, sys.argv[1:3])
+        mine.write_text("here")
+        deadline = time.monotonic() + 60
+        while not theirs.exists():
+            if time.monotonic() > deadline:
+                raise SystemExit("ran alone")
+            time.sleep(0.01)
+        """
+    )
+    meeting = execute.folder.root / "meeting"
+    meeting.mkdir(parents=True)
+    steps = [
+        processing(
+            name,
+            wait_for,
+            inputs=[],
+            outputs=[],
+            arguments=[str(meeting / name), str(meeting / other)],
+        )
+        for name, other in (("Left", "Right"), ("Right", "Left"))
+    ]
+    records = execute({"Parameters": [], "Steps": steps})
+    assert {record["StepStatus"] for record in records.values()} == {"Succeeded"}
+
+
+def test_s3_prefixes_match_keys_as_s3_does(tmp_path):
+    folder = RunFolder(tmp_path)
+    for key in ("run/train/a.csv", "run/train/b/c.csv", "run/trainer/x.csv", "run/test/t.csv"):
+        path = folder.s3(f"s3://bucket/{key}", "test")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(key)
+    keys = [key for key, _ in objects(folder, "s3://bucket/run/train/", "test")]
+    assert keys == ["a.csv", "b/c.csv"]
+    keys = [key for key, _ in objects(folder, "s3://bucket/run/train", "test")]
+    assert keys == ["a.csv", "b/c.csv", "er/x.csv"]  # a prefix, not a folder
+    assert [key for key, _ in objects(folder, "s3://bucket/run/test/t.csv", "test")] == ["t.csv"]
+    with pytest.raises(ExecutionError, match="names no bucket and key"):
+        folder.s3("s3://bucket/run/../../etc", "Step")
+
+
+def test_ctrl_c_stops_the_running_jobs_and_records_the_execution_as_stopped(execute):
+    document = definition()
+    code = "import time; print('started', flush=True); time.sleep(60)"
+    document["Steps"][0]["Arguments"]["AppSpecification"]["ContainerEntrypoint"][2] = code
+
+    def interrupt_once_started(line: str) -> None:
+        if "started" in line:
+            os.kill(os.getpid(), signal.SIGINT)  # as Ctrl-C reaches this process
+
+    with pytest.raises(KeyboardInterrupt):
+        execute(document, log=interrupt_once_started)
+    execution = json.loads((execute.folder.root / "execution.json").read_text())
+    assert execution["PipelineExecutionStatus"] == "Stopped"
+    assert [step["StepName"] for step in execution["Steps"]] == ["Sum"]
