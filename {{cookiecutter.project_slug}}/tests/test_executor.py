@@ -217,7 +217,7 @@ def definition() -> dict:
 
 def interpreter_of(image: str) -> str:
     if image != IMAGE:
-        raise ExecutionError("?", f"image {image} has no local environment")
+        raise LookupError(f"image {image} has no local environment")
     return sys.executable
 
 

@@ -1,5 +1,6 @@
 import json
 import subprocess
+import sys
 
 import pytest
 
@@ -127,3 +128,13 @@ def test_bad_input_stops_before_training(run_local, tmp_path, capsys):
     assert "missing column" in capsys.readouterr().err
     assert not (run_local.registry).exists()
     assert list(run_local.runs.iterdir()) == []  # no empty run folder is left behind
+
+
+def test_only_the_image_images_toml_records_has_a_local_environment():
+    framework, version = settings.FRAMEWORK_IMAGE
+    registry = "683313688378.dkr.ecr.us-east-1.amazonaws.com"
+    repository = local.IMAGE_REPOSITORIES[framework]
+    assert local.interpreter_of(f"{registry}/{repository}:{version}-cpu-py3") == sys.executable
+    assert local.interpreter_of(f"{registry}/{repository}:{version}") == sys.executable
+    with pytest.raises(LookupError, match=f"images.toml records {framework} {version}"):
+        local.interpreter_of(f"{registry}/{repository}:0.23-1-cpu-py3")

@@ -16,14 +16,13 @@ the serving containers run one worker process per CPU.
 import os
 import sys
 from collections.abc import Mapping
-from pathlib import Path
 
 from . import settings
 
 # Files SageMaker writes into every training and processing job's container.
 SAGEMAKER_JOB_FILES = (
-    Path("/opt/ml/input/config/resourceconfig.json"),
-    Path("/opt/ml/config/processingjobconfig.json"),
+    settings.OPT_ML / "input" / "config" / "resourceconfig.json",
+    settings.OPT_ML / "config" / "processingjobconfig.json",
 )
 
 

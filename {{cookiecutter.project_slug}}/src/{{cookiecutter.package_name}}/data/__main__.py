@@ -8,11 +8,11 @@ writes one folder per split (train/, validation/, test/), each holding one CSV w
 import argparse
 from pathlib import Path
 
-from .. import threads
+from .. import settings, threads
 from ..options import output_folder
 from .core import SPLIT_SEED, DataValidationError, drop_duplicates, read_csv_files, split
 
-PROCESSING_DIR = Path("/opt/ml/processing")
+PROCESSING_DIR = settings.PROCESSING_DIR
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -17,7 +17,7 @@ from ..infer.handler import InvalidModelError, model_fn
 from ..options import output_folder
 from .core import evaluate
 
-PROCESSING_DIR = Path("/opt/ml/processing")
+PROCESSING_DIR = settings.PROCESSING_DIR
 
 
 def load_model(model_dir: Path, scratch: Path):

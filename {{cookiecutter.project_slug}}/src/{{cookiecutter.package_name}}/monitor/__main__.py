@@ -20,7 +20,7 @@ from pathlib import Path
 from .. import aws, settings, threads
 from ..options import output_folder, positive_number
 
-PROCESSING_DIR = Path("/opt/ml/processing")
+PROCESSING_DIR = settings.PROCESSING_DIR
 PROGRAM = "monitor"
 
 

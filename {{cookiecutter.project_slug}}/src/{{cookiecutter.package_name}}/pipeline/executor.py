@@ -19,7 +19,7 @@ when the job ends.
 
 The one difference from a job on SageMaker: the job's /opt/ml is a folder of the run. Every
 value of its entrypoint, arguments and environment that starts with /opt/ml is rewritten to
-that folder, and OPT_ML_DIR names it for code that builds its paths itself.
+that folder, and OPT_ML_DIR names it: `settings.OPT_ML`, where the job code finds its paths.
 
 Condition steps run their IfSteps or ElseSteps; a Fail step ends the execution with its
 rendered ErrorMessage; a RegisterModel step hands its resolved request to `register` (the
@@ -40,10 +40,10 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .. import settings
 from .expressions import Execution, ExpressionError, holds, resolve
 
 CONTAINER_ROOT = "/opt/ml"
-ROOT_VARIABLE = "OPT_ML_DIR"
 PYTHONS = ("python3", "python")
 # What a job inherits from this machine's environment: enough to start a process, no more.
 PASSED_VARIABLES = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT", "ML_THREADS")
@@ -233,7 +233,7 @@ class Executor:
     """Runs one definition in one run folder; `run` returns the execution's step records.
 
     interpreter_of: image URI -> the Python of the environment holding that image's versions
-    (raises ExecutionError with a reason when there is none).
+    (raises LookupError saying why when there is none).
     register: (step name, resolved RegisterModel request) -> that step's properties.
     log: receives each line a job writes, prefixed by the step's name.
     """
@@ -485,13 +485,16 @@ class Executor:
         if command[0] not in PYTHONS:
             raise ExecutionError(name, f"entrypoint {command[0]}: only Python entrypoints run")
         root = self.folder.job(name)
-        python = self.interpreter_of(image)
+        try:
+            python = self.interpreter_of(image)
+        except LookupError as error:
+            raise ExecutionError(name, str(error).strip("'\"")) from None
         command = [python, *(_container_path(part, root) for part in command[1:])]
         job_environment = {
             **{key: os.environ[key] for key in PASSED_VARIABLES if key in os.environ},
             **self.job_environment,
             **{key: _environment_value(value, root) for key, value in environment.items()},
-            ROOT_VARIABLE: str(root),
+            settings.OPT_ML_VARIABLE: str(root),
         }
         lines: list[str] = []
         log_path = root.with_suffix(".log")

@@ -30,6 +30,24 @@ from ..monitor.baseline import BASELINE_FILE
 from ..options import output_folder
 from ..train.__main__ import main as train
 
+# The ECR repository of each framework's prebuilt image (settings.FRAMEWORK_IMAGE).
+IMAGE_REPOSITORIES = {"sklearn": "sagemaker-scikit-learn", "xgboost": "sagemaker-xgboost"}
+
+
+def interpreter_of(image_uri: str) -> str:
+    """The Python of the environment that holds the image's library versions.
+
+    That is this environment when the image is the one images.toml records: uv.lock pins this
+    environment to that image's versions (test_images.py checks record, lock and settings).
+    """
+    framework, version = settings.FRAMEWORK_IMAGE
+    repository, _, tag = image_uri.rpartition("/")[2].partition(":")
+    if repository == IMAGE_REPOSITORIES[framework] and tag.split("-cpu")[0] == version:
+        return sys.executable
+    raise LookupError(
+        f"image {image_uri} has no local environment: images.toml records {framework} {version}"
+    )
+
 
 class QualityGateError(RuntimeError):
     """The model missed the quality threshold and was not registered."""

@@ -13,14 +13,15 @@ import os
 from dataclasses import fields
 from pathlib import Path
 
-from .. import threads
+from .. import settings, threads
 from ..data.core import DataValidationError, read_csv_files
 from ..evaluate.core import primary_metric
 from ..options import output_folder
 from .core import fit, save
 from .hyperparameters import Hyperparameters
 
-HYPERPARAMETERS_FILE = Path("/opt/ml/input/config/hyperparameters.json")
+HYPERPARAMETERS_FILE = settings.OPT_ML / "input" / "config" / "hyperparameters.json"
+CHANNELS_DIR = settings.OPT_ML / "input" / "data"
 
 
 def job_hyperparameters(path: Path = HYPERPARAMETERS_FILE) -> dict[str, str]:
@@ -44,19 +45,19 @@ def argument_parser(hyperparameters: dict[str, str] | None = None) -> argparse.A
     parser.add_argument(
         "--train",
         type=Path,
-        default=env.get("SM_CHANNEL_TRAIN", "/opt/ml/input/data/train"),
+        default=env.get("SM_CHANNEL_TRAIN", str(CHANNELS_DIR / "train")),
         help="CSV file or folder of the training split",
     )
     parser.add_argument(
         "--validation",
         type=Path,
-        default=env.get("SM_CHANNEL_VALIDATION", "/opt/ml/input/data/validation"),
+        default=env.get("SM_CHANNEL_VALIDATION", str(CHANNELS_DIR / "validation")),
         help="CSV file or folder of the validation split",
     )
     parser.add_argument(
         "--model-dir",
         type=output_folder,
-        default=env.get("SM_MODEL_DIR", "/opt/ml/model"),
+        default=env.get("SM_MODEL_DIR", str(settings.OPT_ML / "model")),
         help="where the model bundle is written",
     )
     for field in fields(Hyperparameters):
