@@ -48,7 +48,6 @@ PYTHONS = ("python3", "python")
 # What a job inherits from this machine's environment: enough to start a process, no more.
 PASSED_VARIABLES = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT", "ML_THREADS")
 REFERENCE = re.compile(r"Steps\.([A-Za-z0-9_-]+)")
-FAILURE_LINES = 1  # the job's last line of output names why it failed
 
 
 class ExecutionError(RuntimeError):
@@ -218,17 +217,6 @@ def _environment_value(value: str, root: Path) -> str:
     return os.pathsep.join(_container_path(part, root) for part in value.split(os.pathsep))
 
 
-@dataclass
-class Job:
-    """One Processing or Training job, ready to start."""
-
-    step: str
-    command: list[str]
-    environment: dict[str, str]
-    root: Path
-    timeout: float | None
-
-
 class Executor:
     """Runs one definition in one run folder; `run` returns the execution's step records.
 
@@ -267,7 +255,7 @@ class Executor:
             try:
                 while True:
                     if error is None:
-                        for name in self._ready(running.values()):
+                        for name in self._ready():
                             self.records[name] = {"StepName": name, "StepStatus": "Executing"}
                             running[pool.submit(self._run_step, name)] = name
                     if not running:
@@ -289,7 +277,8 @@ class Executor:
             raise error
         return self.records
 
-    def _ready(self, running) -> list[str]:
+    def _ready(self) -> list[str]:
+        """The steps whose dependencies succeeded; a branch not taken is marked NotExecuted."""
         succeeded = {n for n, r in self.records.items() if r["StepStatus"] == "Succeeded"}
         ready = []
         for name, needs in self.plan.waits_for.items():
@@ -354,7 +343,7 @@ class Executor:
             upload(self.folder, self._local(name, destination, root), destination["S3Uri"], name)
             outputs[output["OutputName"]] = output
         self._property_files(name, step, outputs)
-        job_name = f"pipelines-{self.execution.variables['PipelineExecutionId']}-{name}"
+        job_name = self._job_name(name)
         return {
             **request,
             "ProcessingJobName": job_name,
@@ -404,7 +393,7 @@ class Executor:
         output = request["OutputDataConfig"]
         if output.get("CompressionType", "GZIP") != "GZIP":
             raise ExecutionError(name, f"model compression {output['CompressionType']} is not run")
-        job_name = f"pipelines-{self.execution.variables['PipelineExecutionId']}-{name}"
+        job_name = self._job_name(name)
         prefix = f"{output['S3OutputPath'].rstrip('/')}/{job_name}/output"
         pack(root / "model", self.folder.s3(f"{prefix}/model.tar.gz", name))
         if any((root / "output" / "data").iterdir()):
@@ -432,6 +421,9 @@ class Executor:
         return self.register(name, request)
 
     # Jobs -------------------------------------------------------------------------------------
+
+    def _job_name(self, name: str) -> str:
+        return f"pipelines-{self.execution.variables['PipelineExecutionId']}-{name}"
 
     def _job_root(self, name: str) -> Path:
         root = self.folder.job(name)
