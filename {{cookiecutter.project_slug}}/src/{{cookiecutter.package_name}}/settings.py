@@ -59,13 +59,13 @@ REPORT_FILE = "evaluation.json"
 # The status a newly registered model gets: a person approves it before it is deployed.
 PENDING_APPROVAL = "PendingManualApproval"
 
-# Local runs mirror the S3 layout: <runs>/<run-id>/<step>/<output>.
 # A SageMaker job finds its inputs, config and outputs under /opt/ml. The local executor
 # (pipeline/executor.py) runs each job with OPT_ML_DIR naming that job's folder of the run.
 OPT_ML_VARIABLE = "OPT_ML_DIR"
 OPT_ML = Path(os.environ.get(OPT_ML_VARIABLE) or "/opt/ml")
 PROCESSING_DIR = OPT_ML / "processing"
 
+# Local runs mirror the S3 layout: <runs>/<run-id>/<step>/<output>.
 RUNS_DIR = PROJECT_ROOT / "runs"
 # What each deployment stage tunes (instances, canary, alarms): infra/stages/<stage>.json.
 STAGES_DIR = PROJECT_ROOT / "infra" / "stages"
