@@ -2,8 +2,9 @@
 
 Times what a user waits for: a default render; `make setup` in a fresh render, with uv's cache
 warm and with an empty one (everything downloaded from PyPI); the generated `make test` once
-set up and run once (warm); the local end-to-end run (also with every core kept busy by other
-processes, as on a loaded CI machine) and the SageMaker Pipeline definition (each a fresh
+set up and run once (warm); the local end-to-end run (the SageMaker Pipeline definition
+executed: the first run, which builds the definition, then runs that reuse it, also with every
+core kept busy by other processes, as on a loaded CI machine) and the SageMaker Pipeline definition (each a fresh
 process, imports included), the import of `<package>.infer`, one single-row prediction through
 the serving handler, the drift check of 100,000 captured rows (a fresh process, imports
 included, with every CPU as in its SageMaker job) and the import of what it loads; and, in a
@@ -49,7 +50,8 @@ GOALS = {
     "make setup, uv cache warm": 20.0,
     "make setup, uv cache empty": 120.0,
     "generated make test, warm": 30.0,
-    "local end-to-end run": 10.0,
+    "local run, definition built": None,
+    "local end-to-end run": 8.0,
     "local run, every core busy": 10.0,
     "pipeline definition (SDK)": 3.0,
     f"import {PACKAGE}.infer": 0.3,
@@ -158,6 +160,8 @@ def main() -> int:
         project = harness.render(scratch / "project")
 
         local_run_command = [python, "-m", f"{PACKAGE}.pipeline.local", "--runs-dir", "runs"]
+        # The first run builds the definition; later ones reuse it (same code and settings).
+        first_local_run = median_seconds(lambda: run_in(project, local_run_command), rounds=1)
         local_run = median_seconds(lambda: run_in(project, local_run_command), rounds=5)
         with every_core_busy():
             loaded_run = median_seconds(lambda: run_in(project, local_run_command), rounds=5)
@@ -165,11 +169,12 @@ def main() -> int:
         definition = median_seconds(lambda: run_in(project, definition_command), rounds=5)
         importing = printed_median([python, "-c", IMPORT_SCRIPT.format(module=f"{PACKAGE}.infer")], project, rounds=9)
         run_dir = next((project / "runs").iterdir())
-        latency = printed_median([python, "-c", LATENCY_SCRIPT, str(run_dir / "train" / "model")], project, rounds=3)
+        model_dir = run_dir / "jobs" / "Train" / "model"  # pipeline/local.py's RUN_MODEL
+        latency = printed_median([python, "-c", LATENCY_SCRIPT, str(model_dir)], project, rounds=3)
         capture = captured_rows(project, scratch / "capture.jsonl", DRIFT_ROWS)
         reports = iter(range(100))
         check_command = [python, "-m", f"{PACKAGE}.monitor", "check", "--capture", str(capture)]
-        check_command += ["--baseline", str(run_dir / "baseline" / "baseline.json")]
+        check_command += ["--baseline", str(run_dir / "jobs" / "Baseline" / "processing" / "baseline" / "baseline.json")]
         # With every CPU, as in the scheduled job (threads.py gives a SageMaker job all of them).
         every_cpu = str(os.cpu_count() or 1)
         drift_check = median_seconds(
@@ -181,7 +186,8 @@ def main() -> int:
         monitor_import = printed_median([python, "-c", IMPORT_SCRIPT.format(module=MONITOR_MODULES)], project, rounds=9)
         clone_runs = fresh_clone_runs(scratch)
 
-    medians = [render, *setups_and_test, local_run, loaded_run, definition, importing, latency, drift_check]
+    medians = [render, *setups_and_test, first_local_run, local_run, loaded_run, definition, importing, latency]
+    medians += [drift_check]
     medians += [monitor_import, *clone_runs]
     print(f"{'benchmark (median)':<28}{'seconds':>10}{'goal':>10}")
     for (name, goal), seconds in zip(GOALS.items(), medians, strict=True):

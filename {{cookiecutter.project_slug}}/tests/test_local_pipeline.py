@@ -1,84 +1,121 @@
+"""`make run-local`: the pipeline definition executed here, its registry, messages and refusals."""
+
 import json
+import os
+import signal
 import subprocess
 import sys
+from dataclasses import replace
 
 import pytest
+from conftest import require_sdk
 
 from {{ cookiecutter.package_name }} import settings
-from {{ cookiecutter.package_name }}.pipeline import local
+from {{ cookiecutter.package_name }}.pipeline import code, local, registry
 from {{ cookiecutter.package_name }}.pipeline.local import main
+
+require_sdk()
+pytestmark = pytest.mark.usefixtures("no_sdk_telemetry")
 
 
 @pytest.fixture
 def run_local(tmp_path, sample_path, monkeypatch):
     monkeypatch.setenv("BRANCH_NAME", "feature/local-test")
-    runs, registry = tmp_path / "runs", tmp_path / "registry"
+    runs, registry_dir = tmp_path / "runs", tmp_path / "registry"
 
     def run(*extra: str) -> int:
-        args = ["--data", sample_path, "--runs-dir", runs, "--registry-dir", registry, *extra]
+        args = ["--data", sample_path, "--runs-dir", runs, "--registry-dir", registry_dir, *extra]
         return main([str(arg) for arg in args])
 
-    run.runs, run.registry = runs, registry
+    run.runs, run.registry = runs, registry_dir
     run.group = settings.load().names["model_package_group"]
     return run
 
 
-def test_end_to_end_run_registers_and_predicts(run_local, capsys):
+def execution(run_dir) -> dict:
+    record = json.loads((run_dir / "execution.json").read_text())
+    return {**record, "Steps": {step["StepName"]: step["StepStatus"] for step in record["Steps"]}}
+
+
+def test_end_to_end_run_executes_the_definition_registers_and_predicts(run_local, capsys):
     assert run_local() == 0
     [run_dir] = run_local.runs.iterdir()
-    report = json.loads((run_dir / "evaluate" / "evaluation.json").read_text())
-    assert (run_dir / "train" / "model" / "model.joblib").exists()
-    assert (run_dir / "predict" / "predictions.csv").read_text().count("\n") > 1
+    record = execution(run_dir)
+    assert record["PipelineExecutionStatus"] == "Succeeded"
+    assert record["Steps"]["Register"] == "Succeeded"
+    assert record["Steps"]["QualityGateFailed"] == "NotExecuted"
+    assert any((run_dir / local.RUN_MODEL).iterdir())
+    assert (run_dir / local.PREDICTIONS_FILE).read_text().count("\n") > 1
+
     package_dir = run_local.registry / run_local.group / "1"
-    package = json.loads((package_dir / "model_package.json").read_text())
+    package = json.loads((package_dir / registry.PACKAGE_FILE).read_text())
     assert package["ModelApprovalStatus"] == settings.PENDING_APPROVAL
     assert package["RunId"] == run_dir.name
-    assert json.loads((package_dir / "evaluation.json").read_text()) == report
-    # The registered version carries the drift baseline its traffic will be checked against.
-    assert package["DriftBaseline"] == "baseline.json"
-    baseline = (run_dir / "baseline" / "baseline.json").read_bytes()
+    assert package["ModelPackageArn"].endswith(f":model-package/{run_local.group}/1")
+    metadata = package["CustomerMetadataProperties"]
+    assert metadata["pipeline-execution"].endswith(f"/execution/{run_dir.name}")
+    assert metadata["code-digest"] == code.collect().digest
+    # The registered version holds what its request names: the model, its report, its baseline.
+    model_files = sorted(path.name for path in (run_dir / local.RUN_MODEL).iterdir())
+    assert sorted(path.name for path in (package_dir / "model").iterdir()) == model_files
+    baseline = (run_dir / local.RUN_BASELINE).read_bytes()
     assert (package_dir / "baseline.json").read_bytes() == baseline
+    report = json.loads((package_dir / settings.REPORT_FILE).read_text())
+    assert settings.PRIMARY_METRIC in report[settings.REPORT_KEY]
+
     output = capsys.readouterr().out
-    assert str(run_dir / "predict" / "predictions.csv") in output
+    assert "Train | " in output  # each job's output, named by its step
     assert f"{settings.PRIMARY_METRIC} = " in output
+    assert str(run_dir / local.PREDICTIONS_FILE) in output
+    assert f"registered:  {package_dir} ({settings.PENDING_APPROVAL})" in output
 
 
-def test_second_run_keeps_the_first(run_local):
+def test_second_run_keeps_the_first_and_takes_the_next_version(run_local):
     assert run_local() == 0
     [first_run] = run_local.runs.iterdir()
-    first_report = (first_run / "evaluate" / "evaluation.json").read_bytes()
-    assert run_local() == 0
+    first_record = (first_run / "execution.json").read_bytes()
+    assert run_local("--parameter", "ModelApprovalStatus=Approved") == 0
     assert len(list(run_local.runs.iterdir())) == 2
-    assert (first_run / "evaluate" / "evaluation.json").read_bytes() == first_report
-    versions = sorted(path.name for path in (run_local.registry / run_local.group).iterdir())
-    assert versions == ["1", "2"]
+    assert (first_run / "execution.json").read_bytes() == first_record
+    group_dir = run_local.registry / run_local.group
+    assert sorted(path.name for path in group_dir.iterdir()) == ["1", "2"]
+    statuses = [
+        json.loads((group_dir / version / registry.PACKAGE_FILE).read_text())["ModelApprovalStatus"]
+        for version in ("1", "2")
+    ]
+    assert statuses == [settings.PENDING_APPROVAL, "Approved"]
 
 
-@pytest.mark.parametrize("step", ["preprocess", "train"])
+@pytest.mark.parametrize("step", ["Preprocess", "Train"])
 def test_ctrl_c_is_one_line_and_keeps_what_the_run_wrote(run_local, monkeypatch, capsys, step):
-    def interrupted(argv):
-        raise KeyboardInterrupt
+    def interrupt_at_the_step(line: str) -> None:
+        if line.startswith(f"{step} | "):
+            os.kill(os.getpid(), signal.SIGINT)  # as Ctrl-C reaches this process
 
-    monkeypatch.setattr(local, step, interrupted)
+    monkeypatch.setattr(local, "show", interrupt_at_the_step)
     assert run_local() == 130
     error = capsys.readouterr().err.strip()
     assert error.startswith("run-local: interrupted;") and "\n" not in error
-    if step == "preprocess":  # nothing written yet: no folder is left behind
+    if step == "Preprocess":  # no step finished: no folder is left behind
         assert not any(run_local.runs.iterdir()) and "wrote nothing" in error
     else:
         [run_dir] = run_local.runs.iterdir()
-        assert str(run_dir) in error and any((run_dir / "preprocess").rglob("*.csv"))
+        assert str(run_dir) in error
+        record = execution(run_dir)
+        assert record["PipelineExecutionStatus"] == "Stopped"
+        assert record["Steps"]["Preprocess"] == "Succeeded"
 
 
 def test_model_below_the_threshold_is_not_registered(run_local, capsys):
     assert run_local("--threshold", "1") == 1
     error = capsys.readouterr().err
-    assert "quality gate failed" in error
-    assert settings.PRIMARY_METRIC in error
-    assert "below the threshold 1.0" in error
+    assert error.startswith(f"run-local: Quality gate failed: {settings.PRIMARY_METRIC} ")
+    assert "is below the threshold 1.0" in error and error.count("\n") == 1
     assert not (run_local.registry / run_local.group).exists()
     [run_dir] = run_local.runs.iterdir()
-    assert not (run_dir / "predict").exists()
+    assert str(run_dir) in error
+    assert execution(run_dir)["Steps"]["QualityGateFailed"] == "Failed"
+    assert not (run_dir / local.PREDICTIONS_FILE).exists()
 
 
 @pytest.mark.parametrize("threshold", ["-1", "nan", "1.5", "high"])
@@ -87,6 +124,25 @@ def test_threshold_outside_zero_to_one_is_refused(run_local, capsys, threshold):
         run_local("--threshold", threshold)
     assert exit_info.value.code == 2
     assert "expected a number from 0 to 1" in capsys.readouterr().err
+    assert not run_local.runs.exists() and not run_local.registry.exists()
+
+
+@pytest.mark.parametrize(
+    "pair, message",
+    [
+        ("QualityThreshold=2", "--parameter QualityThreshold: quality threshold '2'"),
+        ("Threshold=0.5", "--parameter 'Threshold' is not a parameter"),
+        ("TrainingInstanceCount=0", "--parameter TrainingInstanceCount: '0' is not a whole"),
+        ("InputDataUri=s3://bucket/data/", "stages --data there; pass --data instead"),
+        ("QualityThreshold", "expected Name=Value"),
+    ],
+)
+def test_parameters_are_checked_as_start_checks_them(run_local, capsys, pair, message):
+    with pytest.raises(SystemExit) as exit_info:
+        run_local("--parameter", pair)
+    assert exit_info.value.code == 2
+    error = capsys.readouterr().err
+    assert error.startswith("run-local: error: ") and message in error
     assert not run_local.runs.exists() and not run_local.registry.exists()
 
 
@@ -103,12 +159,7 @@ def test_default_paths_are_the_projects_wherever_it_runs(tmp_path, monkeypatch):
     assert settings.SAMPLE_DATA.is_file()
     assert settings.RUNS_DIR == settings.PROJECT_ROOT / "runs"
     assert settings.LOCAL_REGISTRY_DIR == settings.PROJECT_ROOT / "model-registry"
-
-
-def test_nan_metric_fails_the_gate(run_local, monkeypatch):
-    monkeypatch.setattr(local, "metric_from_report", lambda report: float("nan"))
-    assert run_local() == 1
-    assert not (run_local.registry / run_local.group).exists()
+    assert settings.DEFINITION_CACHE_DIR.is_relative_to(settings.PROJECT_ROOT)
 
 
 def test_invalid_environment_is_one_clear_line(run_local, monkeypatch, capsys):
@@ -119,22 +170,48 @@ def test_invalid_environment_is_one_clear_line(run_local, monkeypatch, capsys):
     assert "run-local: error: AWS region 'eu-west-9'" in capsys.readouterr().err
 
 
-def test_bad_input_stops_before_training(run_local, tmp_path, capsys):
+def test_bad_input_stops_at_preprocess_and_leaves_no_run(run_local, tmp_path, capsys):
     bad = tmp_path / "bad.csv"
     bad.write_text("a,b\n1,2\n")
+    assert run_local("--data", bad) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("run-local: step Preprocess: the job exited with status 2: ")
+    assert "missing column" in error and error.count("\n") == 1
+    assert not run_local.registry.exists()
+    assert list(run_local.runs.iterdir()) == []  # no run folder is left behind
+
+
+def test_missing_data_is_refused_before_anything(run_local, tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_info:
-        run_local("--data", bad)
+        run_local("--data", tmp_path / "nowhere.csv")
     assert exit_info.value.code == 2
-    assert "missing column" in capsys.readouterr().err
-    assert not (run_local.registry).exists()
-    assert list(run_local.runs.iterdir()) == []  # no empty run folder is left behind
+    assert "nowhere.csv: no such file or folder" in capsys.readouterr().err
+    assert not run_local.runs.exists()
+
+
+def test_the_definition_is_built_once_per_code_and_settings(tmp_path, monkeypatch):
+    from {{ cookiecutter.package_name }}.pipeline.__main__ import build_offline
+
+    monkeypatch.setenv("BRANCH_NAME", "feature/cache-test")
+    config, bundle = settings.load(), code.collect()
+    document = local.built_definition(config, bundle, tmp_path)
+    role = config.role_arn(config.dev_account_id, "sagemaker_execution_role")
+    assert document == json.loads(build_offline(config, role).definition())
+    [cached] = tmp_path.iterdir()
+    cached.write_text(json.dumps({**document, "Marker": True}))
+    assert local.built_definition(config, bundle, tmp_path)["Marker"]  # reused, not rebuilt
+    changed = code.CodeBundle(((*bundle.files[0][:1], b"# changed\n"), *bundle.files[1:]))
+    assert "Marker" not in local.built_definition(config, changed, tmp_path)
+    other_branch = replace(config, branch="feature/other")
+    local.built_definition(other_branch, bundle, tmp_path)
+    assert len(list(tmp_path.iterdir())) == 3
 
 
 def test_only_the_image_images_toml_records_has_a_local_environment():
     framework, version = settings.FRAMEWORK_IMAGE
-    registry = "683313688378.dkr.ecr.us-east-1.amazonaws.com"
+    registry_host = "683313688378.dkr.ecr.us-east-1.amazonaws.com"
     repository = local.IMAGE_REPOSITORIES[framework]
-    assert local.interpreter_of(f"{registry}/{repository}:{version}-cpu-py3") == sys.executable
-    assert local.interpreter_of(f"{registry}/{repository}:{version}") == sys.executable
+    assert local.interpreter_of(f"{registry_host}/{repository}:{version}-cpu-py3") == sys.executable
+    assert local.interpreter_of(f"{registry_host}/{repository}:{version}") == sys.executable
     with pytest.raises(LookupError, match=f"images.toml records {framework} {version}"):
-        local.interpreter_of(f"{registry}/{repository}:0.23-1-cpu-py3")
+        local.interpreter_of(f"{registry_host}/{repository}:0.23-1-cpu-py3")

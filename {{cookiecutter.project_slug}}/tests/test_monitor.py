@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
+from conftest import require_sdk
 
 from {{ cookiecutter.package_name }} import settings
 from {{ cookiecutter.package_name }}.data import schema
@@ -20,10 +21,12 @@ if schema.CATEGORICAL_FEATURES:  # the sample data has a categorical feature to 
 
 
 @pytest.fixture(scope="session")
-def local_run(tmp_path_factory):
+def local_run(tmp_path_factory, no_sdk_telemetry):
     """One local run of the sample data, as `make run-local` makes it."""
+    require_sdk()
     root = tmp_path_factory.mktemp("local")
-    return local.run(settings.SAMPLE_DATA, root / "runs", root / "registry", 0.0, "monitor-tests")
+    given = {"QualityThreshold": "0"}
+    return local.run(settings.SAMPLE_DATA, root / "runs", root / "registry", given, settings.load())
 
 
 @pytest.fixture(scope="session")
@@ -81,9 +84,9 @@ def test_the_baseline_is_deterministic(local_run, tmp_path):
     arguments = [
         "baseline",
         "--train-dir",
-        local_run.run_dir / "preprocess" / "train",
+        local_run.split_dirs["train"],
         "--test-dir",
-        local_run.run_dir / "preprocess" / "test",
+        local_run.split_dirs["test"],
         "--model-dir",
         local_run.model_dir,
     ]
@@ -288,7 +291,7 @@ def test_the_newest_local_run_is_the_default_baseline(
     assert main(["check", "--capture", str(sample_captures["clean"])]) == 0
     [report_dir] = (tmp_path / "monitoring").iterdir()
     written = json.loads((report_dir / report.JSON_FILE).read_text())
-    assert written["baseline"] == str(local_run.baseline_path)
+    assert written["baseline"] == str(local_run.run_dir / local.RUN_BASELINE)
 
 
 def test_batch_predictions_are_traffic_too(profile, local_run):

@@ -32,8 +32,15 @@ def commands(outputs: Path) -> dict[str, list[str]]:
     local_run = ["--data", str(settings.SAMPLE_DATA), "--threshold", "0"]
     local_run += ["--runs-dir", str(outputs / "runs"), "--registry-dir", str(outputs / "registry")]
     return {
-        **({"definition": ["-m", f"{PACKAGE}.pipeline", "definition"]} if HAS_SDK else {}),
-        "run-local": ["-m", f"{PACKAGE}.pipeline.local", *local_run],
+        # Both build the definition with the SageMaker SDK.
+        **(
+            {
+                "definition": ["-m", f"{PACKAGE}.pipeline", "definition"],
+                "run-local": ["-m", f"{PACKAGE}.pipeline.local", *local_run],
+            }
+            if HAS_SDK
+            else {}
+        ),
         "stack-parameters": ["-m", f"{PACKAGE}.deploy", "stack-parameters", "target-account"],
     }
 
@@ -91,9 +98,12 @@ def entries(node):
             yield from entries(value)
 
 
-@pytest.mark.skipif(
+NEEDS_SDK = pytest.mark.skipif(
     not HAS_SDK, reason="the pipeline extra is not installed: make setup EXTRAS=dev,pipeline"
 )
+
+
+@NEEDS_SDK
 @pytest.mark.parametrize("place", PLACES)
 def test_the_definition_has_the_checkouts_names(runs, place):
     pairs = list(entries(json.loads(runs[place, "definition"])))
@@ -110,6 +120,7 @@ def test_the_console_script_is_the_command_line_tested_here():
     assert entry_point == f"{PACKAGE}.pipeline.__main__:main"
 
 
+@NEEDS_SDK
 @pytest.mark.parametrize("place", PLACES)
 @pytest.mark.usefixtures("runs")
 def test_the_local_run_registers_into_the_checkouts_group(base, place):

@@ -65,8 +65,10 @@ OPT_ML_VARIABLE = "OPT_ML_DIR"
 OPT_ML = Path(os.environ.get(OPT_ML_VARIABLE) or "/opt/ml")
 PROCESSING_DIR = OPT_ML / "processing"
 
-# Local runs mirror the S3 layout: <runs>/<run-id>/<step>/<output>.
+# Each local run of the pipeline gets a folder here, its S3 inside it (pipeline/local.py).
 RUNS_DIR = PROJECT_ROOT / "runs"
+# The built pipeline definitions a local run reuses, one per code, settings and SDK version.
+DEFINITION_CACHE_DIR = PROJECT_ROOT / ".cache" / "definitions"
 # What each deployment stage tunes (instances, canary, alarms): infra/stages/<stage>.json.
 STAGES_DIR = PROJECT_ROOT / "infra" / "stages"
 LOCAL_REGISTRY_DIR = PROJECT_ROOT / "model-registry"

@@ -26,14 +26,9 @@ PROGRAM = "monitor"
 
 def newest_local_baseline() -> Path:
     """The baseline of the newest local run (`make run-local`) that wrote one."""
-    from .baseline import BASELINE_FILE
+    from ..pipeline.local import RUN_BASELINE, newest_run
 
-    found = sorted(settings.RUNS_DIR.glob(f"*/baseline/{BASELINE_FILE}"))
-    if not found:
-        raise FileNotFoundError(
-            f"no baseline in {settings.RUNS_DIR}: run `make run-local` first, or pass --baseline"
-        )
-    return found[-1]
+    return newest_run(settings.RUNS_DIR) / RUN_BASELINE
 
 
 def new_report_dir() -> Path:

@@ -200,9 +200,9 @@ def stale(model_dir: Path, paths: dict[str, Path] | None = None) -> list[Path]:
 
 def newest_local_model() -> Path:
     """The model of the newest local run, the one whose baseline `make monitor` checks with."""
-    from .__main__ import newest_local_baseline
+    from ..pipeline.local import RUN_MODEL, newest_run
 
-    return newest_local_baseline().parent.parent / "train" / "model"
+    return newest_run(settings.RUNS_DIR) / RUN_MODEL
 
 
 def argument_parser() -> argparse.ArgumentParser:

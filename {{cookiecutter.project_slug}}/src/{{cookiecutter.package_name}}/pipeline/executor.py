@@ -58,6 +58,14 @@ class ExecutionError(RuntimeError):
         self.step = step
 
 
+class JobFailedError(ExecutionError):
+    """A job exited with a non-zero `status` (2: the job code refused its input)."""
+
+    def __init__(self, step: str, reason: str, status: int):
+        super().__init__(step, reason)
+        self.status = status
+
+
 class FailStepError(ExecutionError):
     """A Fail step ran: the execution failed with its ErrorMessage."""
 
@@ -522,7 +530,9 @@ class Executor:
             failure = root / "output" / "failure"
             reason = failure.read_text().strip() if failure.is_file() else ""
             last = reason or next((line for line in reversed(lines) if line.strip()), "")
-            raise ExecutionError(name, f"the job exited with status {status}: {last.strip()}")
+            raise JobFailedError(
+                name, f"the job exited with status {status}: {last.strip()}", status
+            )
         return lines
 
     def _stop_jobs(self) -> None:

@@ -1,37 +1,56 @@
-"""Run the whole pipeline on this machine: the same entry points SageMaker runs, in order.
+"""Run the SageMaker Pipeline on this machine: the definition `upsert` uploads, executed.
 
-preprocess -> train -> evaluate and baseline -> quality gate -> register -> batch predict
+`make run-local` builds the pipeline definition (`definition.py`), stages the data at its
+InputDataUri and the code bundle where the definition names it, and runs it with the executor
+(`executor.py`): every step as SageMaker runs it, each job a process of this environment,
+which uv.lock pins to the versions of the image the definition names. Each run gets a new
+folder, and no run touches another's:
 
-Each run writes under its own folder, `<runs>/<run-id>/<step>/`, mirroring the S3 layout, and
-never touches an earlier run. Registration writes a new version into a local model registry
-folder, `<registry>/<model-package-group>/<version>/`, with the approval status a SageMaker
-model package would get and the drift baseline (`monitor`) its traffic is checked against.
-A model below the quality threshold is not registered and the command exits with status 1.
-A run that fails before writing anything leaves no folder behind; one that fails or is
-interrupted (Ctrl-C, exit status 130) later keeps what its steps wrote, for a look at it.
+    runs/<run id>/s3/<bucket>/<key>  what the steps read and wrote, at their S3 locations
+    runs/<run id>/jobs/<step>/       each job's /opt/ml (Train's model/ is the trained model)
+    runs/<run id>/jobs/<step>.log    each job's output
+    runs/<run id>/execution.json     each step's status and properties
+    runs/<run id>/predictions.csv    the registered model's predictions on the test split
+
+A model that passes the quality gate becomes a new version of the local model registry
+(`registry.py`), with the approval status its request carries. Building the definition costs
+the SageMaker SDK seconds: the built document is kept in .cache/definitions/, one per code,
+settings and SDK version, and reused while none of them changes.
+
+Exit status: 0 registered; 1 the execution failed (below the gate: the Fail step's message);
+2 a problem to fix first: a setting, a parameter, the input data (its job exited with 2);
+130 interrupted (Ctrl-C). A run in which no step succeeded leaves no folder; one that stops
+later keeps its folder for a look.
 """
 
 import argparse
+import hashlib
 import json
 import shutil
 import sys
 import uuid
+import warnings
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from importlib import metadata
 from pathlib import Path
 
 from .. import settings
-from ..data.__main__ import main as preprocess
-from ..evaluate.__main__ import main as evaluate
-from ..evaluate.core import metric_from_report
-from ..infer.__main__ import main as predict
-from ..monitor.__main__ import main as monitor
+from ..aws import CommandError
 from ..monitor.baseline import BASELINE_FILE
 from ..options import output_folder
-from ..train.__main__ import main as train
+from . import code, registry
+from .executor import ExecutionError, Executor, FailStepError, JobFailedError, RunFolder
+from .expressions import Execution, parameter_values
 
 # The ECR repository of each framework's prebuilt image (settings.FRAMEWORK_IMAGE).
 IMAGE_REPOSITORIES = {"sklearn": "sagemaker-scikit-learn", "xgboost": "sagemaker-xgboost"}
+# What `make monitor` and the sample captures take from a run: Train's /opt/ml/model and the
+# Baseline step's output, where the jobs wrote them.
+RUN_MODEL = Path("jobs", "Train", "model")
+RUN_BASELINE = Path("jobs", "Baseline", "processing", "baseline", BASELINE_FILE)
+PREDICTIONS_FILE = "predictions.csv"
+STAGED_BY_THE_RUN = ("InputDataUri",)
 
 
 def interpreter_of(image_uri: str) -> str:
@@ -49,165 +68,170 @@ def interpreter_of(image_uri: str) -> str:
     )
 
 
-class QualityGateError(RuntimeError):
-    """The model missed the quality threshold and was not registered."""
+def built_definition(config: settings.Settings, bundle: code.CodeBundle, cache_dir: Path) -> dict:
+    """The definition `upsert` would upload for this code and these settings, built once."""
+    try:
+        sdk_version = metadata.version("sagemaker")
+    except metadata.PackageNotFoundError:
+        raise CommandError(
+            "the SageMaker SDK builds the pipeline definition, and it is not installed;"
+            " run make setup EXTRAS=dev,pipeline"
+        ) from None
+    from .__main__ import build_offline, role_arn
+
+    arn = role_arn(None, config, required=False)
+    key = repr((bundle.digest, config, arn, sdk_version))
+    cached = cache_dir / f"{hashlib.sha256(key.encode()).hexdigest()}.json"
+    if cached.is_file():
+        return json.loads(cached.read_text())
+    print("run-local: building the pipeline definition (once per code and settings)")
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Running within a PipelineSession")
+        text = build_offline(config, arn).definition()
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    partial = cached.with_name(f".{cached.name}.{uuid.uuid4().hex}")
+    partial.write_text(text)
+    partial.replace(cached)  # whole or absent, when runs build at once
+    return json.loads(text)
+
+
+def stage(folder: RunFolder, data: Path, data_uri: str, bundle: code.CodeBundle, root: str):
+    """Put the data at `data_uri` and the code where `upsert` publishes it, in the run's S3."""
+    data_dir = folder.s3(data_uri.rstrip("/") + "/", "run-local")
+    if data.is_dir():
+        shutil.copytree(data, data_dir)
+    else:
+        data_dir.mkdir(parents=True)
+        shutil.copyfile(data, data_dir / data.name)
+    archive = folder.s3(bundle.archive_uri(root), "run-local")
+    files_dir = folder.s3(bundle.files_uri(root), "run-local")
+    for path, content in bundle.files:
+        (files_dir / path).parent.mkdir(parents=True, exist_ok=True)
+        (files_dir / path).write_bytes(content)
+    archive.write_bytes(bundle.archive())
 
 
 @dataclass(frozen=True)
 class RunResult:
-    """Where one local run put its outputs, and how the model scored."""
+    """Where one local run put its outputs, and what it registered."""
 
     run_dir: Path
     model_dir: Path
     report_path: Path
     baseline_path: Path
-    metric: str
-    metric_value: float
+    split_dirs: dict[str, Path]
+    threshold: float
     registered_dir: Path
     predictions_path: Path
 
 
+class StoppedRunError(Exception):
+    """The execution did not succeed: `cause` says why; `kept` is its folder, None if removed."""
+
+    def __init__(self, cause: BaseException, kept: Path | None):
+        super().__init__(str(cause))
+        self.cause, self.kept = cause, kept
+
+
 def new_run_dir(runs_dir: Path) -> Path:
-    """Create a fresh folder for this run; an existing one is never reused."""
+    """A fresh folder for this run; an existing one is never reused."""
     run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
     run_dir = runs_dir / run_id
     run_dir.mkdir(parents=True, exist_ok=False)
     return run_dir
 
 
-def register(
-    model_dir: Path,
-    report_path: Path,
-    baseline_path: Path,
+def show(line: str) -> None:
+    print(line, flush=True)
+
+
+def run(
+    data: Path,
+    runs_dir: Path,
     registry_dir: Path,
-    group: str,
-    run_id: str,
-) -> Path:
-    """Copy the model, its report and baseline into the next free version of the group."""
-    group_dir = registry_dir / group
-    group_dir.mkdir(parents=True, exist_ok=True)
-    version = 1 + max(
-        (int(path.name) for path in group_dir.iterdir() if path.name.isdigit()), default=0
+    given: dict[str, str],
+    config: settings.Settings,
+    cache_dir: Path | None = None,
+) -> RunResult:
+    """Execute the pipeline on `data` with the `given` parameters; raise StoppedRunError."""
+    bundle = code.collect()
+    document = built_definition(config, bundle, cache_dir or settings.DEFINITION_CACHE_DIR)
+    parameters = parameter_values(document["Parameters"], given)
+    run_dir = new_run_dir(runs_dir)
+    folder = RunFolder(run_dir)
+    arn_prefix = f"arn:{config.partition}:sagemaker:{config.region}:{config.dev_account_id}"
+    execution = Execution(
+        parameters=parameters,
+        variables={
+            "PipelineExecutionId": run_dir.name,
+            "PipelineExecutionArn": f"{arn_prefix}:pipeline/{config.names['pipeline_name']}"
+            f"/execution/{run_dir.name}",
+            "PipelineName": config.names["pipeline_name"],
+        },
     )
-    while True:  # another run may take the same version at the same moment: take the next one
-        try:
-            (version_dir := group_dir / str(version)).mkdir()
-            break
-        except FileExistsError:
-            version += 1
-    shutil.copytree(model_dir, version_dir / "model")
-    shutil.copy2(report_path, version_dir / settings.REPORT_FILE)
-    shutil.copy2(baseline_path, version_dir / BASELINE_FILE)
-    package = {
-        "ModelPackageGroupName": group,
-        "ModelPackageVersion": version,
-        "ModelApprovalStatus": settings.PENDING_APPROVAL,
-        "CreationTime": datetime.now(UTC).isoformat(),
-        "RunId": run_id,
-        "DriftBaseline": BASELINE_FILE,
+    registered = []
+
+    def register(step: str, request: dict) -> dict:
+        version_dir = registry.register(
+            registry_dir,
+            request,
+            lambda uri: folder.s3(uri, step),
+            arn_prefix,
+            {"RunId": run_dir.name},
+        )
+        registered.append(version_dir)
+        package = json.loads((version_dir / registry.PACKAGE_FILE).read_text())
+        return {key: package[key] for key in ("ModelPackageArn", "ModelPackageVersion")}
+
+    executor = None
+    try:
+        stage(folder, data, parameters["InputDataUri"], bundle, config.branch_root)
+        executor = Executor(document, folder, execution, interpreter_of, register, log=show)
+        records = executor.run()
+    except BaseException as error:
+        records = executor.records.values() if executor else []
+        ran = any(record["StepStatus"] == "Succeeded" for record in records)
+        if not ran:
+            shutil.rmtree(run_dir)
+        raise StoppedRunError(error, run_dir if ran else None) from None
+    [version_dir] = registered
+    outputs = records["Preprocess"]["Properties"]["ProcessingOutputConfig"]["Outputs"]
+    split_dirs = {
+        name: folder.s3(output["S3Output"]["S3Uri"], "run-local")
+        for name, output in outputs.items()
     }
-    (version_dir / "model_package.json").write_text(json.dumps(package, indent=2) + "\n")
-    return version_dir
+    predictions_path = run_dir / PREDICTIONS_FILE
+    predict(version_dir / registry.MODEL_DIR, split_dirs["test"] / "test.csv", predictions_path)
+    return RunResult(
+        run_dir,
+        run_dir / RUN_MODEL,
+        version_dir / settings.REPORT_FILE,
+        version_dir / BASELINE_FILE,
+        split_dirs,
+        parameters["QualityThreshold"],
+        version_dir,
+        predictions_path,
+    )
 
 
-def _step(entry_point, args: list[str]) -> None:
-    status = entry_point([str(arg) for arg in args])
+def predict(model_dir: Path, rows: Path, output: Path) -> None:
+    """The batch prediction after registration: the registered model on the test split."""
+    from ..infer.__main__ import main as batch_predict
+
+    arguments = ["--model-dir", model_dir, "--input", rows, "--output", output]
+    status = batch_predict([str(argument) for argument in arguments])
     if status:
         raise SystemExit(status)
 
 
-class InterruptedRunError(Exception):
-    """Ctrl-C stopped a run; `kept` is its partial run folder, None when it held nothing."""
-
-    def __init__(self, kept: Path | None):
-        super().__init__(kept)
-        self.kept = kept
-
-
-def run(data: Path, runs_dir: Path, registry_dir: Path, threshold: float, group: str) -> RunResult:
-    """Run every step; raise QualityGateError when the model misses `threshold`."""
-    run_dir = new_run_dir(runs_dir)
-    try:
-        return _run_steps(run_dir, data, registry_dir, threshold, group)
-    except BaseException as error:  # SystemExit from a step too: keep what it wrote
-        kept = any(path.is_file() for path in run_dir.rglob("*"))
-        if not kept:
-            shutil.rmtree(run_dir)
-        if isinstance(error, KeyboardInterrupt):
-            raise InterruptedRunError(run_dir if kept else None) from None
-        raise
-
-
-def _run_steps(
-    run_dir: Path, data: Path, registry_dir: Path, threshold: float, group: str
-) -> RunResult:
-    splits = run_dir / "preprocess"
-    model_dir = run_dir / "train" / "model"
-    evaluation_dir = run_dir / "evaluate"
-    _step(preprocess, ["--input", data, "--output-dir", splits])
-    _step(
-        train,
-        [
-            "--train",
-            splits / "train",
-            "--validation",
-            splits / "validation",
-            "--model-dir",
-            model_dir,
-        ],
-    )
-    _step(
-        evaluate,
-        ["--model-dir", model_dir, "--test-dir", splits / "test", "--output-dir", evaluation_dir],
-    )
-    baseline_dir = run_dir / "baseline"
-    _step(
-        monitor,
-        [
-            "baseline",
-            "--train-dir",
-            splits / "train",
-            "--test-dir",
-            splits / "test",
-            "--model-dir",
-            model_dir,
-            "--output-dir",
-            baseline_dir,
-        ],
-    )
-    report_path = evaluation_dir / settings.REPORT_FILE
-    value = metric_from_report(json.loads(report_path.read_text()))
-    if not value >= threshold:  # a NaN metric fails the gate too
-        raise QualityGateError(
-            f"quality gate failed: {settings.PRIMARY_METRIC} {value:.4f} is below the threshold "
-            f"{threshold}; the model was not registered (run: {run_dir})"
+def newest_run(runs_dir: Path) -> Path:
+    """The newest run folder that holds a drift baseline (`make monitor` checks against it)."""
+    found = sorted(runs_dir.glob(f"*/{RUN_BASELINE.as_posix()}"))
+    if not found:
+        raise FileNotFoundError(
+            f"no baseline in {runs_dir}: run `make run-local` first, or pass --baseline"
         )
-    baseline_path = baseline_dir / BASELINE_FILE
-    registered_dir = register(
-        model_dir, report_path, baseline_path, registry_dir, group, run_dir.name
-    )
-    predictions_path = run_dir / "predict" / "predictions.csv"
-    _step(
-        predict,
-        [
-            "--model-dir",
-            model_dir,
-            "--input",
-            splits / "test" / "test.csv",
-            "--output",
-            predictions_path,
-        ],
-    )
-    return RunResult(
-        run_dir,
-        model_dir,
-        report_path,
-        baseline_path,
-        settings.PRIMARY_METRIC,
-        value,
-        registered_dir,
-        predictions_path,
-    )
+    return found[-1].parents[len(RUN_BASELINE.parts) - 1]
 
 
 def threshold_option(value: str) -> float:
@@ -215,6 +239,55 @@ def threshold_option(value: str) -> float:
         return settings.quality_threshold(value)
     except settings.SettingsError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def given_parameters(args, config: settings.Settings) -> dict[str, str]:
+    """--parameter pairs, checked as `start` checks them, and --threshold."""
+    from .__main__ import parse_parameters
+
+    given = {pair["Name"]: pair["Value"] for pair in parse_parameters(args.parameter, config)}
+    staged = sorted(set(given) & set(STAGED_BY_THE_RUN))
+    if staged:
+        raise CommandError(
+            f"--parameter {staged[0]}: the local run stages --data there; pass --data instead"
+        )
+    if args.threshold is not None:
+        if "QualityThreshold" in given:
+            raise CommandError("--threshold sets --parameter QualityThreshold; drop one of the two")
+        given["QualityThreshold"] = str(args.threshold)
+    return given
+
+
+def report(result: RunResult) -> None:
+    from ..evaluate.core import metric_from_report
+
+    evaluation = json.loads(result.report_path.read_text())
+    package = json.loads((result.registered_dir / registry.PACKAGE_FILE).read_text())
+    value = metric_from_report(evaluation)
+    print(f"\nrun-local: {settings.PRIMARY_METRIC} = {value:.4f} (threshold {result.threshold})")
+    print(json.dumps(evaluation, indent=2))
+    print(f"model:       {result.model_dir}")
+    print(f"evaluation:  {result.report_path}")
+    print(f"baseline:    {result.baseline_path}")
+    print(f"registered:  {result.registered_dir} ({package['ModelApprovalStatus']})")
+    print(f"predictions: {result.predictions_path}")
+
+
+def stopped(error: StoppedRunError) -> int:
+    """One line on why the run stopped, and its exit status."""
+    cause = error.cause
+    if isinstance(cause, KeyboardInterrupt):
+        kept = f"kept what it wrote in {error.kept}" if error.kept else "wrote nothing"
+        print(f"run-local: interrupted; the run {kept}", file=sys.stderr)
+        return 130  # 128 + SIGINT, as shells report Ctrl-C
+    where = f" (run: {error.kept})" if error.kept else ""
+    message = cause.message if isinstance(cause, FailStepError) else str(cause)
+    print(f"run-local: {message}{where}", file=sys.stderr)
+    if isinstance(cause, JobFailedError) and cause.status == 2:
+        return 2
+    if isinstance(cause, ExecutionError):
+        return 1
+    raise cause
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -241,31 +314,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--threshold",
         type=threshold_option,
-        default=settings.QUALITY_THRESHOLD,
-        help=f"the lowest {settings.PRIMARY_METRIC} that is registered, from 0 to 1",
+        help=f"the lowest {settings.PRIMARY_METRIC} that is registered, from 0 to 1"
+        f" (default: the pipeline's, {settings.QUALITY_THRESHOLD})",
+    )
+    parser.add_argument(
+        "--parameter",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help=f"a pipeline parameter, as `python -m {code.PACKAGE}.pipeline start` takes it",
     )
     args = parser.parse_args(argv)
+    if not args.data.exists():
+        parser.exit(2, f"run-local: error: --data {args.data}: no such file or folder\n")
     try:
-        group = settings.load().names["model_package_group"]
-    except settings.SettingsError as error:
+        config = settings.load()
+        given = given_parameters(args, config)
+        result = run(args.data, args.runs_dir, args.registry_dir, given, config)
+    except (settings.SettingsError, CommandError) as error:
         parser.exit(2, f"run-local: error: {error}\n")
-    try:
-        result = run(args.data, args.runs_dir, args.registry_dir, args.threshold, group)
-    except QualityGateError as error:
-        print(f"run-local: {error}", file=sys.stderr)
-        return 1
-    except InterruptedRunError as interrupted:
-        kept = f"kept what it wrote in {interrupted.kept}" if interrupted.kept else "wrote nothing"
-        print(f"run-local: interrupted; the run {kept}", file=sys.stderr)
-        return 130  # 128 + SIGINT, as shells report Ctrl-C
-    report = json.loads(result.report_path.read_text())
-    print(f"\nrun-local: {result.metric} = {result.metric_value:.4f} (threshold {args.threshold})")
-    print(json.dumps(report, indent=2))
-    print(f"model:       {result.model_dir}")
-    print(f"evaluation:  {result.report_path}")
-    print(f"baseline:    {result.baseline_path}")
-    print(f"registered:  {result.registered_dir} ({settings.PENDING_APPROVAL})")
-    print(f"predictions: {result.predictions_path}")
+    except StoppedRunError as error:
+        return stopped(error)
+    report(result)
     return 0
 
 
