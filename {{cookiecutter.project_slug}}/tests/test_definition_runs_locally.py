@@ -2,9 +2,8 @@
 
 Each job runs as a subprocess of this environment (the image's versions) on the code bundle
 `upsert` would upload, not on the work tree; a wire the definition gets wrong fails here and
-names its step. Every execution starts each job's Python afresh (seconds each): the wires
-that fail only after the whole pipeline ran (the gate's message, a JsonGet path) are tested
-on hand-written definitions in test_executor.py.
+names its step. The jobs are forked warm (`starter.py`), so each execution takes a few
+seconds; the gate's Fail message is tested through `make run-local` (test_local_pipeline.py).
 """
 
 import copy
@@ -19,7 +18,7 @@ from {{ cookiecutter.package_name }} import settings
 from {{ cookiecutter.package_name }}.pipeline import code
 from {{ cookiecutter.package_name }}.pipeline.executor import ExecutionError, Executor, RunFolder
 from {{ cookiecutter.package_name }}.pipeline.expressions import Execution, parameter_values
-from {{ cookiecutter.package_name }}.pipeline.local import interpreter_of
+from {{ cookiecutter.package_name }}.pipeline.local import interpreter_of, preloaded_modules
 
 require_sdk()
 pytestmark = pytest.mark.usefixtures("no_sdk_telemetry")
@@ -91,6 +90,7 @@ def execute(tmp_path, config, sample_path):
             interpreter_of,
             register,
             job_environment={"ML_THREADS": "1"},
+            preload=preloaded_modules(bundle),
             log=lambda line: None,
         )
         return executor.run()
@@ -131,3 +131,23 @@ def test_a_file_left_out_of_the_bundle_fails_the_job_that_imports_it(definition,
     files = [file for file in code.collect().files if file[0] != missing]
     with pytest.raises(ExecutionError, match=r"^step Train: the job exited .*evaluate.core"):
         execute(definition, files=files)
+
+
+def test_a_wrong_json_get_path_fails_the_gate_naming_it(definition, execute):
+    broken = copy.deepcopy(definition)
+    [condition] = steps(broken)["QualityGate"]["Arguments"]["Conditions"]
+    condition["LeftValue"]["Std:JsonGet"]["Path"] += "_typo"
+    with pytest.raises(ExecutionError, match=r"^step QualityGate: .*_typo"):
+        execute(broken, QualityThreshold="0")
+    assert not execute.registered
+
+
+def test_a_step_reading_an_output_nobody_wrote_fails_naming_it(definition, execute, config):
+    broken = copy.deepcopy(definition)
+    [_, _, validation] = steps(broken)["Train"]["Arguments"]["InputDataConfig"]
+    nowhere = f"{config.branch_root}/local1/preprocess/holdout"
+    validation["DataSource"]["S3DataSource"]["S3Uri"] = nowhere
+    with pytest.raises(
+        ExecutionError, match=rf"^step Train: input validation: no object under {nowhere}$"
+    ):
+        execute(broken)

@@ -221,9 +221,11 @@ def interpreter_of(image: str) -> str:
     return sys.executable
 
 
-@pytest.fixture
-def execute(tmp_path):
+# Every test runs its jobs both ways: each a new process, and forked warm by a starter.
+@pytest.fixture(params=["cold", "warm"])
+def execute(tmp_path, request):
     """Run a definition in a fresh run folder with input files 1.5 and 2; return the records."""
+    preload = ["json"] if request.param == "warm" else []
     folder = RunFolder(tmp_path / "run")
     input_dir = folder.s3(f"{BUCKET}/input/", "test")
     input_dir.mkdir(parents=True)
@@ -246,7 +248,10 @@ def execute(tmp_path):
             registered.append(request)
             return {"ModelPackageArn": "arn:local/group/1"}
 
-        return Executor(document, folder, execution, interpreter_of, register, log=log).run()
+        executor = Executor(
+            document, folder, execution, interpreter_of, register, preload=preload, log=log
+        )
+        return executor.run()
 
     run.folder, run.registered = folder, registered
     return run
@@ -454,3 +459,60 @@ def test_ctrl_c_stops_the_running_jobs_and_records_the_execution_as_stopped(exec
     execution = json.loads((execute.folder.root / "execution.json").read_text())
     assert execution["PipelineExecutionStatus"] == "Stopped"
     assert [step["StepName"] for step in execution["Steps"]] == ["Sum"]
+
+
+# What a job sees of its own start: it must be the same, forked warm or started anew.
+VIEWER = textwrap.dedent(
+    """
+    import json, os, sys
+    import viewed
+    print(json.dumps({
+        "argv": sys.argv, "path": sys.path[:3], "cwd": os.getcwd(), "name": __name__,
+        "environment": {k: v for k, v in os.environ.items() if k != "LC_CTYPE"},
+        "module": viewed.__file__, "stdin": sys.stdin.read(),
+    }))
+    """
+)
+
+
+@pytest.mark.parametrize("entrypoint", [["python3", "-m", "viewer"], ["python3", "-c", VIEWER]])
+def test_a_warm_job_sees_what_a_new_process_would(tmp_path, entrypoint):
+    views = []
+    for preload in ([], ["json"]):
+        folder = RunFolder(tmp_path / ("warm" if preload else "cold"))
+        code_dir = folder.s3(f"{BUCKET}/code/", "test")
+        code_dir.mkdir(parents=True)
+        (code_dir / "viewer.py").write_text(VIEWER)
+        (code_dir / "viewed.py").write_text("")
+        step = processing(
+            "View",
+            "",
+            inputs=[("code", f"{BUCKET}/code/", "/opt/ml/processing/code")],
+            outputs=[],
+            arguments=["--flag", "/opt/ml/processing/code"],
+        )
+        step["Arguments"]["AppSpecification"]["ContainerEntrypoint"] = entrypoint
+        step["Arguments"]["Environment"] = {"PYTHONPATH": "/opt/ml/processing/code"}
+        document = {"Version": "2020-12-01", "Parameters": PARAMETERS, "Steps": [step]}
+        lines = []
+        execution = Execution(parameter_values(PARAMETERS, {}), {"PipelineExecutionId": "run1"})
+        Executor(
+            document, folder, execution, interpreter_of, None, preload=preload, log=lines.append
+        ).run()
+        [line] = lines
+        views.append(line.removeprefix("View | ").replace(str(folder.root), "<run>"))
+    cold, warm = map(json.loads, views)
+    assert cold["argv"][1:] == ["--flag", "<run>/jobs/View/processing/code"]
+    assert cold["module"] == "<run>/jobs/View/processing/code/viewed.py"
+    assert warm == cold
+
+
+def test_a_job_past_its_max_runtime_is_stopped(execute):
+    document = definition()
+    arguments = document["Steps"][1]["Arguments"]
+    arguments["AlgorithmSpecification"]["ContainerEntrypoint"][2] = "import time; time.sleep(60)"
+    arguments["StoppingCondition"]["MaxRuntimeInSeconds"] = 1
+    with pytest.raises(
+        ExecutionError, match=r"^step Train: the job ran past MaxRuntimeInSeconds 1$"
+    ):
+        execute(document)

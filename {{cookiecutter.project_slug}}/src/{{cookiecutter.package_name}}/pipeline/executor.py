@@ -27,15 +27,19 @@ local model registry). Nothing is skipped silently: a step type, input mode, pro
 function the executor does not know stops the run with one line that names the step.
 """
 
+import contextlib
 import io
 import json
 import os
 import re
 import shutil
+import signal
+import socket
 import subprocess
+import sys
 import tarfile
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,6 +49,9 @@ from .expressions import Execution, ExpressionError, holds, resolve
 
 CONTAINER_ROOT = "/opt/ml"
 PYTHONS = ("python3", "python")
+STARTER = Path(__file__).with_name("starter.py")
+# Forked jobs need fork(); macOS's system libraries are not safe to use after it.
+CAN_START_WARM = sys.platform == "linux"
 # What a job inherits from this machine's environment: enough to start a process, no more.
 PASSED_VARIABLES = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT", "ML_THREADS")
 REFERENCE = re.compile(r"Steps\.([A-Za-z0-9_-]+)")
@@ -225,12 +232,81 @@ def _environment_value(value: str, root: Path) -> str:
     return os.pathsep.join(_container_path(part, root) for part in value.split(os.pathsep))
 
 
+class WarmJob:
+    """A job a starter forked: waited for, and signalled, like a subprocess.Popen."""
+
+    def __init__(self, starter: "Starter", pid: int, stdout):
+        self.starter, self.pid, self.stdout = starter, pid, stdout
+        self.returncode: int | None = None
+
+    def wait(self) -> int:
+        if self.returncode is None:
+            self.returncode = self.starter.request({"wait": self.pid})["status"]
+        return self.returncode
+
+    def terminate(self) -> None:
+        self._signal(signal.SIGTERM)
+
+    def kill(self) -> None:
+        self._signal(signal.SIGKILL)
+
+    def _signal(self, number: int) -> None:
+        if self.returncode is None:  # unreaped until waited for, so the pid is still the job's
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, number)
+
+
+class Starter:
+    """One interpreter's starter process (starter.py), which forks its jobs warm."""
+
+    def __init__(self, python: str, modules: Sequence[str], environment: Mapping[str, str]):
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self.process = subprocess.Popen(
+            [python, str(STARTER), str(theirs.fileno()), *modules],
+            pass_fds=[theirs.fileno()],
+            env=dict(environment),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+        )
+        theirs.close()
+        self.connection = ours
+        self.lock = threading.Lock()
+
+    def request(self, message: dict, descriptors: Sequence[int] = ()) -> dict:
+        with self.lock:
+            socket.send_fds(self.connection, [json.dumps(message).encode()], list(descriptors))
+            reply = self.connection.recv(1 << 16)
+        if not reply:
+            raise RuntimeError(f"the job starter ended with status {self.process.wait()}")
+        return json.loads(reply)
+
+    def start(self, command: list[str], environment: Mapping[str, str], cwd: Path) -> WarmJob:
+        read, write = os.pipe()
+        try:
+            message = {"start": command, "env": dict(environment), "cwd": str(cwd)}
+            pid = self.request(message, [write])["pid"]
+        except BaseException:
+            os.close(read)
+            raise
+        finally:
+            os.close(write)
+        return WarmJob(self, pid, open(read))  # closed by the reader, at the job's end
+
+    def close(self) -> None:
+        """End the starter; its jobs have ended (a stopped run has terminated them)."""
+        self.connection.close()
+        self.process.kill()  # idle: nothing of it to wind down, and exiting costs it a second
+        self.process.wait()
+
+
 class Executor:
     """Runs one definition in one run folder; `run` returns the execution's step records.
 
     interpreter_of: image URI -> the Python of the environment holding that image's versions
     (raises LookupError saying why when there is none).
     register: (step name, resolved RegisterModel request) -> that step's properties.
+    preload: modules each interpreter's starter imports once, so that the jobs it forks start
+    warm (`starter.py`; Linux only); none: each job is a new process.
     log: receives each line a job writes, prefixed by the step's name.
     """
 
@@ -242,6 +318,7 @@ class Executor:
         interpreter_of: Callable[[str], str],
         register: Callable[[str, dict], dict],
         job_environment: Mapping[str, str] | None = None,
+        preload: Sequence[str] = (),
         log: Callable[[str], None] = print,
     ):
         self.plan = Plan.of(definition)
@@ -252,13 +329,16 @@ class Executor:
         self.job_environment = dict(job_environment or {})
         self.log = log
         self.records: dict[str, dict] = {}
-        self.processes: set[subprocess.Popen] = set()
+        self.processes: set[subprocess.Popen | WarmJob] = set()
         self.lock = threading.Lock()
+        self.preload = list(preload) if CAN_START_WARM else []
+        self.starters: dict[str, Starter] = {}
 
     def run(self) -> dict[str, dict]:
         """Every step that can run, in order; raise the first step's error once others end."""
         running: dict[Future, str] = {}
         error: BaseException | None = None
+        self._start_starters()
         with ThreadPoolExecutor(max_workers=max(1, len(self.plan.steps))) as pool:
             try:
                 while True:
@@ -280,6 +360,9 @@ class Executor:
                 self._stop_jobs()
                 self._write_record("Stopped", None)
                 raise
+            finally:
+                for starter in self.starters.values():
+                    starter.close()
         self._write_record("Failed" if error else "Succeeded", error)
         if error is not None:
             raise error
@@ -491,23 +574,26 @@ class Executor:
             raise ExecutionError(name, str(error).strip("'\"")) from None
         command = [python, *(_container_path(part, root) for part in command[1:])]
         job_environment = {
-            **{key: os.environ[key] for key in PASSED_VARIABLES if key in os.environ},
-            **self.job_environment,
+            **self._base_environment(),
             **{key: _environment_value(value, root) for key, value in environment.items()},
             settings.OPT_ML_VARIABLE: str(root),
         }
         lines: list[str] = []
         log_path = root.with_suffix(".log")
         with log_path.open("w") as log_file:
-            process = subprocess.Popen(
-                command,
-                cwd=root,
-                env=job_environment,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                text=True,
-            )
+            starter = self.starters.get(python)
+            if starter and len(command) > 2 and command[1] in ("-m", "-c"):
+                process = starter.start(command, job_environment, root)
+            else:
+                process = subprocess.Popen(
+                    command,
+                    cwd=root,
+                    env=job_environment,
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.STDOUT,
+                    text=True,
+                )
             with self.lock:
                 self.processes.add(process)
             timed_out = threading.Event()
@@ -521,6 +607,7 @@ class Executor:
                     self.log(f"{name} | {line.rstrip()}")
                 status = process.wait()
             finally:
+                process.stdout.close()
                 timer.cancel()
                 with self.lock:
                     self.processes.discard(process)
@@ -534,6 +621,28 @@ class Executor:
                 name, f"the job exited with status {status}: {last.strip()}", status
             )
         return lines
+
+    def _base_environment(self) -> dict[str, str]:
+        """What every job's environment starts from, before the step's own variables."""
+        passed = {key: os.environ[key] for key in PASSED_VARIABLES if key in os.environ}
+        return {**passed, **self.job_environment}
+
+    def _start_starters(self) -> None:
+        """A starter per interpreter the jobs' images map to, importing while steps run."""
+        if not self.preload:
+            return
+        images = set()
+        for step in self.plan.steps.values():
+            arguments = step.get("Arguments", {})
+            images.add(arguments.get("AppSpecification", {}).get("ImageUri"))
+            images.add(arguments.get("AlgorithmSpecification", {}).get("TrainingImage"))
+        for image in sorted(image for image in images if isinstance(image, str)):
+            try:
+                python = self.interpreter_of(image)
+            except LookupError:  # the step that names it stops the run, naming it
+                continue
+            if python not in self.starters:
+                self.starters[python] = Starter(python, self.preload, self._base_environment())
 
     def _stop_jobs(self) -> None:
         with self.lock:

@@ -24,10 +24,15 @@ later keeps its folder for a look.
 """
 
 import argparse
+import ast
+import contextlib
 import hashlib
+import importlib
 import json
 import shutil
 import sys
+import threading
+import tomllib
 import uuid
 import warnings
 from dataclasses import dataclass
@@ -50,6 +55,9 @@ IMAGE_REPOSITORIES = {"sklearn": "sagemaker-scikit-learn", "xgboost": "sagemaker
 RUN_MODEL = Path("jobs", "Train", "model")
 RUN_BASELINE = Path("jobs", "Baseline", "processing", "baseline", BASELINE_FILE)
 PREDICTIONS_FILE = "predictions.csv"
+IMAGE_RECORD = settings.PROJECT_ROOT / "images.toml"
+# The libraries whose import name is not their distribution's name.
+IMPORT_NAMES = {"scikit-learn": "sklearn"}
 STAGED_BY_THE_RUN = ("InputDataUri",)
 
 
@@ -66,6 +74,33 @@ def interpreter_of(image_uri: str) -> str:
     raise LookupError(
         f"image {image_uri} has no local environment: images.toml records {framework} {version}"
     )
+
+
+def preloaded_modules(bundle: code.CodeBundle, record: Path = IMAGE_RECORD) -> list[str]:
+    """What the jobs' starter imports once: the bundle's imports of the image's libraries.
+
+    Those are the libraries images.toml records (the package itself never: the jobs import it
+    from the bundle). No record, no preloading: each job starts cold.
+    """
+    if not record.is_file():
+        return []
+    pins = tomllib.loads(record.read_text(encoding="utf-8"))["image"]["pins"]
+    libraries = {IMPORT_NAMES.get(name, name) for name in pins}
+    imported = set()
+    for path, content in bundle.files:
+        if path.endswith(".py"):
+            for node in ast.walk(ast.parse(content, path)):
+                if isinstance(node, ast.Import):
+                    imported.update(alias.name for alias in node.names)
+                elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                    imported.add(node.module)
+    return sorted(name for name in imported if name.partition(".")[0] in libraries)
+
+
+def import_all(modules: list[str]) -> None:
+    for module in modules:
+        with contextlib.suppress(Exception):  # the code that imports it reports the failure
+            importlib.import_module(module)
 
 
 def built_definition(config: settings.Settings, bundle: code.CodeBundle, cache_dir: Path) -> dict:
@@ -155,6 +190,7 @@ def run(
 ) -> RunResult:
     """Execute the pipeline on `data` with the `given` parameters; raise StoppedRunError."""
     bundle = code.collect()
+    preload = preloaded_modules(bundle)
     document = built_definition(config, bundle, cache_dir or settings.DEFINITION_CACHE_DIR)
     parameters = parameter_values(document["Parameters"], given)
     run_dir = new_run_dir(runs_dir)
@@ -186,7 +222,17 @@ def run(
     executor = None
     try:
         stage(folder, data, parameters["InputDataUri"], bundle, config.branch_root)
-        executor = Executor(document, folder, execution, interpreter_of, register, log=show)
+        executor = Executor(
+            document,
+            folder,
+            execution,
+            interpreter_of,
+            register,
+            preload=preload,
+            log=show,
+        )
+        # The batch prediction after registration imports them here: done while the jobs run.
+        threading.Thread(target=import_all, args=(preload,), daemon=True).start()
         records = executor.run()
     except BaseException as error:
         records = executor.records.values() if executor else []
