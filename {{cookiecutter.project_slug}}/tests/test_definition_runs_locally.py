@@ -15,10 +15,9 @@ import pytest
 from conftest import TEST_ENVIRONMENT, require_sdk
 
 from {{ cookiecutter.package_name }} import settings
-from {{ cookiecutter.package_name }}.pipeline import code
-from {{ cookiecutter.package_name }}.pipeline.executor import ExecutionError, Executor, RunFolder
-from {{ cookiecutter.package_name }}.pipeline.expressions import Execution, parameter_values
-from {{ cookiecutter.package_name }}.pipeline.local import interpreter_of, preloaded_modules
+from {{ cookiecutter.package_name }}.pipeline import code, local
+from {{ cookiecutter.package_name }}.pipeline.executor import ExecutionError, RunFolder
+from {{ cookiecutter.package_name }}.pipeline.expressions import parameter_values
 
 require_sdk()
 pytestmark = pytest.mark.usefixtures("no_sdk_telemetry")
@@ -54,43 +53,31 @@ def steps(document: dict) -> dict[str, dict]:
 
 @pytest.fixture
 def execute(tmp_path, config, sample_path):
-    """Stage the sample data and the code bundle in S3 (a folder), then run a definition."""
-    folder = RunFolder(tmp_path / "run")
+    """Stage the sample data and the code bundle as run-local does, then run a definition."""
+    folder = RunFolder(tmp_path / "local1")  # the execution id
     registered = []
 
-    def run(document: dict, files=None, **given: str):
-        """`files` replaces the bundle's files, at the location the definition names."""
+    def run(document: dict, leave_out: str | None = None, **given: str):
+        """`leave_out`: a file of the bundle, deleted once staged, as if the bundle lacked it."""
         bundle = code.collect()
         parameters = parameter_values(document["Parameters"], given)
-        data_dir = folder.s3(parameters["InputDataUri"], "test")
-        data_dir.mkdir(parents=True)
-        (data_dir / sample_path.name).write_bytes(sample_path.read_bytes())
-        code_dir = folder.s3(bundle.files_uri(config.branch_root), "test")
-        for path, data in bundle.files if files is None else files:
-            (code_dir / path).parent.mkdir(parents=True, exist_ok=True)
-            (code_dir / path).write_bytes(data)
-        execution = Execution(
-            parameters=parameters,
-            variables={
-                "PipelineExecutionId": "local1",
-                "PipelineExecutionArn": f"arn:aws:sagemaker:{config.region}:{config.dev_account_id}"
-                f":pipeline/{config.names['pipeline_name']}/execution/local1",
-                "PipelineName": config.names["pipeline_name"],
-            },
-        )
+        local.stage(folder, sample_path, parameters["InputDataUri"], bundle, config.branch_root)
+        if leave_out:
+            (folder.s3(bundle.files_uri(config.branch_root), "test") / leave_out).unlink()
 
         def register(step: str, request: dict) -> dict:
             registered.append(request)
             return {"ModelPackageArn": f"{request['ModelPackageGroupName']}/1"}
 
-        executor = Executor(
+        preload = local.preloaded_modules(bundle)
+        executor = local.new_executor(
             document,
             folder,
-            execution,
-            interpreter_of,
+            parameters,
+            config,
             register,
+            preload,
             job_environment={"ML_THREADS": "1"},
-            preload=preloaded_modules(bundle),
             log=lambda line: None,
         )
         return executor.run()
@@ -127,10 +114,8 @@ def test_a_wrong_output_name_fails_the_step_that_reads_it(definition, execute):
 
 
 def test_a_file_left_out_of_the_bundle_fails_the_job_that_imports_it(definition, execute):
-    missing = "{{ cookiecutter.package_name }}/evaluate/core.py"
-    files = [file for file in code.collect().files if file[0] != missing]
     with pytest.raises(ExecutionError, match=r"^step Train: the job exited .*evaluate.core"):
-        execute(definition, files=files)
+        execute(definition, leave_out="{{ cookiecutter.package_name }}/evaluate/core.py")
 
 
 def test_a_wrong_json_get_path_fails_the_gate_naming_it(definition, execute):

@@ -35,6 +35,7 @@ import threading
 import tomllib
 import uuid
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
@@ -180,6 +181,37 @@ def show(line: str) -> None:
     print(line, flush=True)
 
 
+def arn_prefix(config: settings.Settings) -> str:
+    """How the dev account's SageMaker ARNs start."""
+    return f"arn:{config.partition}:sagemaker:{config.region}:{config.dev_account_id}"
+
+
+def new_executor(
+    document: dict,
+    folder: RunFolder,
+    parameters: dict,
+    config: settings.Settings,
+    register: Callable[[str, dict], dict],
+    preload: list[str],
+    **options,
+) -> Executor:
+    """An executor of `document` in `folder`, its execution id the folder's name."""
+    execution_id = folder.root.name
+    pipeline = config.names["pipeline_name"]
+    execution = Execution(
+        parameters=parameters,
+        variables={
+            "PipelineExecutionId": execution_id,
+            "PipelineExecutionArn": f"{arn_prefix(config)}:pipeline/{pipeline}"
+            f"/execution/{execution_id}",
+            "PipelineName": pipeline,
+        },
+    )
+    return Executor(
+        document, folder, execution, interpreter_of, register, preload=preload, **options
+    )
+
+
 def run(
     data: Path,
     runs_dir: Path,
@@ -195,16 +227,6 @@ def run(
     parameters = parameter_values(document["Parameters"], given)
     run_dir = new_run_dir(runs_dir)
     folder = RunFolder(run_dir)
-    arn_prefix = f"arn:{config.partition}:sagemaker:{config.region}:{config.dev_account_id}"
-    execution = Execution(
-        parameters=parameters,
-        variables={
-            "PipelineExecutionId": run_dir.name,
-            "PipelineExecutionArn": f"{arn_prefix}:pipeline/{config.names['pipeline_name']}"
-            f"/execution/{run_dir.name}",
-            "PipelineName": config.names["pipeline_name"],
-        },
-    )
     registered = []
 
     def register(step: str, request: dict) -> dict:
@@ -212,7 +234,7 @@ def run(
             registry_dir,
             request,
             lambda uri: folder.s3(uri, step),
-            arn_prefix,
+            arn_prefix(config),
             {"RunId": run_dir.name},
         )
         registered.append(version_dir)
@@ -222,15 +244,7 @@ def run(
     executor = None
     try:
         stage(folder, data, parameters["InputDataUri"], bundle, config.branch_root)
-        executor = Executor(
-            document,
-            folder,
-            execution,
-            interpreter_of,
-            register,
-            preload=preload,
-            log=show,
-        )
+        executor = new_executor(document, folder, parameters, config, register, preload, log=show)
         # The batch prediction after registration imports them here: done while the jobs run.
         threading.Thread(target=import_all, args=(preload,), daemon=True).start()
         records = executor.run()
