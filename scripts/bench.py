@@ -174,7 +174,8 @@ def main() -> int:
         capture = captured_rows(project, scratch / "capture.jsonl", DRIFT_ROWS)
         reports = iter(range(100))
         check_command = [python, "-m", f"{PACKAGE}.monitor", "check", "--capture", str(capture)]
-        check_command += ["--baseline", str(run_dir / "jobs" / "Baseline" / "processing" / "baseline" / "baseline.json")]
+        baseline = run_dir / "jobs" / "Baseline" / "processing" / "baseline" / "baseline.json"  # RUN_BASELINE
+        check_command += ["--baseline", str(baseline)]
         # With every CPU, as in the scheduled job (threads.py gives a SageMaker job all of them).
         every_cpu = str(os.cpu_count() or 1)
         drift_check = median_seconds(
