@@ -470,6 +470,7 @@ VIEWER = textwrap.dedent(
         "argv": sys.argv, "path": sys.path[:3], "cwd": os.getcwd(), "name": __name__,
         "environment": {k: v for k, v in os.environ.items() if k != "LC_CTYPE"},
         "module": viewed.__file__, "stdin": sys.stdin.read(),
+        "main": sys.modules["__main__"].__dict__ is globals(),
     }))
     """
 )
@@ -503,7 +504,7 @@ def test_a_warm_job_sees_what_a_new_process_would(tmp_path, entrypoint):
         views.append(line.removeprefix("View | ").replace(str(folder.root), "<run>"))
     cold, warm = map(json.loads, views)
     assert cold["argv"][1:] == ["--flag", "<run>/jobs/View/processing/code"]
-    assert cold["module"] == "<run>/jobs/View/processing/code/viewed.py"
+    assert cold["module"] == "<run>/jobs/View/processing/code/viewed.py" and cold["main"]
     assert warm == cold
 
 

@@ -583,7 +583,10 @@ class Executor:
         with log_path.open("w") as log_file:
             starter = self.starters.get(python)
             if starter and len(command) > 2 and command[1] in ("-m", "-c"):
-                process = starter.start(command, job_environment, root)
+                try:
+                    process = starter.start(command, job_environment, root)
+                except (OSError, RuntimeError) as error:
+                    raise ExecutionError(name, f"the job did not start: {error}") from None
             else:
                 process = subprocess.Popen(
                     command,

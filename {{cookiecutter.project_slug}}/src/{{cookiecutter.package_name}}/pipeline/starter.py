@@ -27,6 +27,7 @@ import signal
 import socket
 import sys
 import traceback
+import types
 import warnings
 
 
@@ -56,8 +57,10 @@ def run_job(request: dict, output: int, library_path: list[str]) -> None:
         else:
             sys.path[:] = ["", *python_path, *library_path]
             sys.argv = ["-c", *arguments]
-            code = compile(target, "<string>", "exec")
-            exec(code, {"__name__": "__main__", "__builtins__": builtins})
+            main_module = types.ModuleType("__main__")  # as `python -c` runs the code in
+            main_module.__builtins__ = builtins
+            sys.modules["__main__"] = main_module
+            exec(compile(target, "<string>", "exec"), main_module.__dict__)
     except SystemExit as exit:
         if exit.code is None or isinstance(exit.code, int):
             status = exit.code or 0
