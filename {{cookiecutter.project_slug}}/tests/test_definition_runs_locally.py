@@ -10,7 +10,6 @@ import copy
 import json
 import tarfile
 
-import boto3
 import pytest
 from conftest import TEST_ENVIRONMENT, require_sdk
 
@@ -22,8 +21,6 @@ from {{ cookiecutter.package_name }}.pipeline.expressions import parameter_value
 require_sdk()
 pytestmark = pytest.mark.usefixtures("no_sdk_telemetry")
 
-ROLE_ARN = f"arn:aws:iam::{settings.DEV_ACCOUNT_ID}:role/pipeline-tests"
-
 
 @pytest.fixture(scope="module")
 def config() -> settings.Settings:
@@ -32,13 +29,8 @@ def config() -> settings.Settings:
 
 @pytest.fixture(scope="module")
 def definition(config) -> dict:
-    from {{ cookiecutter.package_name }}.pipeline import definition
-
-    boto_session = boto3.Session(region_name=config.region)
-    built = definition.build(
-        config, ROLE_ARN, code.collect(), definition.session(config, boto_session)
-    )
-    return json.loads(built.definition())
+    """The definition run-local executes: built once per code and settings, as it builds it."""
+    return local.built_definition(config, code.collect(), settings.DEFINITION_CACHE_DIR)
 
 
 def steps(document: dict) -> dict[str, dict]:

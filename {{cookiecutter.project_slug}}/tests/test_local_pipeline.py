@@ -20,7 +20,7 @@ pytestmark = pytest.mark.usefixtures("no_sdk_telemetry")
 
 @pytest.fixture
 def run_local(tmp_path, sample_path, monkeypatch):
-    monkeypatch.setenv("BRANCH_NAME", "feature/local-test")
+    monkeypatch.setenv("BRANCH_NAME", "main")  # as the other tests: one built definition
     runs, registry_dir = tmp_path / "runs", tmp_path / "registry"
 
     def run(*extra: str) -> int:
@@ -192,19 +192,24 @@ def test_missing_data_is_refused_before_anything(run_local, tmp_path, capsys):
 def test_the_definition_is_built_once_per_code_and_settings(tmp_path, monkeypatch):
     from {{ cookiecutter.package_name }}.pipeline.__main__ import build_offline
 
-    monkeypatch.setenv("BRANCH_NAME", "feature/cache-test")
-    config, bundle = settings.load(), code.collect()
+    config, bundle = settings.load({**os.environ, "BRANCH_NAME": "main"}), code.collect()
     document = local.built_definition(config, bundle, tmp_path)
     role = config.role_arn(config.dev_account_id, "sagemaker_execution_role")
     assert document == json.loads(build_offline(config, role).definition())
-    [cached] = tmp_path.iterdir()
+    cached = local.cached_definition(config, bundle, tmp_path)
+    assert list(tmp_path.iterdir()) == [cached]
     cached.write_text(json.dumps({**document, "Marker": True}))
     assert local.built_definition(config, bundle, tmp_path)["Marker"]  # reused, not rebuilt
-    changed = code.CodeBundle(((*bundle.files[0][:1], b"# changed\n"), *bundle.files[1:]))
-    assert "Marker" not in local.built_definition(config, changed, tmp_path)
+    # Other code, other settings or another role each have a definition of their own.
+    changed = code.CodeBundle(((bundle.files[0][0], b"# changed\n"), *bundle.files[1:]))
     other_branch = replace(config, branch="feature/other")
-    local.built_definition(other_branch, bundle, tmp_path)
-    assert len(list(tmp_path.iterdir())) == 3
+    others = {
+        local.cached_definition(config, changed, tmp_path),
+        local.cached_definition(other_branch, bundle, tmp_path),
+    }
+    monkeypatch.setenv(settings.ROLE_ARN_VARIABLE, f"arn:aws:iam::{config.dev_account_id}:role/x")
+    others.add(local.cached_definition(config, bundle, tmp_path))
+    assert len(others) == 3 and cached not in others
 
 
 def test_only_the_image_images_toml_records_has_a_local_environment():

@@ -3,6 +3,7 @@ the drifted sample capture and none in the clean one, read from files or S3."""
 
 import base64
 import json
+import os
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -25,8 +26,8 @@ def local_run(tmp_path_factory, no_sdk_telemetry):
     """One local run of the sample data, as `make run-local` makes it."""
     require_sdk()
     root = tmp_path_factory.mktemp("local")
-    given = {"QualityThreshold": "0"}
-    return local.run(settings.SAMPLE_DATA, root / "runs", root / "registry", given, settings.load())
+    given, config = {"QualityThreshold": "0"}, settings.load({**os.environ, "BRANCH_NAME": "main"})
+    return local.run(settings.SAMPLE_DATA, root / "runs", root / "registry", given, config)
 
 
 @pytest.fixture(scope="session")

@@ -51,12 +51,13 @@ def base(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def runs(base) -> dict[tuple[str, str], str]:
+def runs(base, no_sdk_telemetry) -> dict[tuple[str, str], str]:
     """The commands' outputs by (place, command); they run side by side, to save time."""
     # A copy, because this project's own folder may be no repository, or one on any branch.
     checkout = base / "checkout"
     checkout.mkdir()
-    shutil.copy2(PROJECT_ROOT / "pyproject.toml", checkout)
+    for name in ("pyproject.toml", "images.toml"):
+        shutil.copy2(PROJECT_ROOT / name, checkout)
     ignore = shutil.ignore_patterns("__pycache__")
     shutil.copytree(PROJECT_ROOT / "src", checkout / "src", ignore=ignore)
     git_repository(checkout, CHECKOUT_BRANCH)
@@ -64,18 +65,35 @@ def runs(base) -> dict[tuple[str, str], str]:
     folders[PLACES[1]].mkdir()
     # Git looks no higher than `base`, so outside-git is outside git wherever the tests run.
     env = {**os.environ, "PYTHONPATH": str(checkout / "src"), "GIT_CEILING_DIRECTORIES": str(base)}
-    processes = {
-        (place, name): subprocess.Popen(
+
+    def start(place: str, arguments: list[str]) -> subprocess.Popen:
+        return subprocess.Popen(
             [sys.executable, *arguments],
-            cwd=folder,
+            cwd=folders[place],
             env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
         )
-        for place, folder in folders.items()
+
+    planned = {
+        (place, name): arguments
+        for place in folders
         for name, arguments in commands(base / "outputs" / place).items()
     }
+    processes = {
+        key: start(key[0], arguments) for key, arguments in planned.items() if key[1] != "run-local"
+    }
+    if HAS_SDK:  # the definition the local runs reuse, built here once rather than by each run
+        from {{ cookiecutter.package_name }}.pipeline import code, local
+
+        cache = checkout / settings.DEFINITION_CACHE_DIR.relative_to(settings.PROJECT_ROOT)
+        local.built_definition(checkout_settings(), code.collect(), cache)
+    processes.update(
+        (key, start(key[0], arguments))
+        for key, arguments in planned.items()
+        if key[1] == "run-local"
+    )
     outputs = {}
     for key, process in processes.items():
         outputs[key], stderr = process.communicate()

@@ -27,6 +27,7 @@ local model registry). Nothing is skipped silently: a step type, input mode, pro
 function the executor does not know stops the run with one line that names the step.
 """
 
+import atexit
 import contextlib
 import io
 import json
@@ -293,10 +294,32 @@ class Starter:
         return WarmJob(self, pid, open(read))  # closed by the reader, at the job's end
 
     def close(self) -> None:
-        """End the starter; its jobs have ended (a stopped run has terminated them)."""
         self.connection.close()
         self.process.kill()  # idle: nothing of it to wind down, and exiting costs it a second
         self.process.wait()
+
+
+# Executions of one process share starters: each set of imports is done once per process.
+SHARED_STARTERS: dict[tuple, Starter] = {}
+SHARED_STARTERS_LOCK = threading.Lock()
+
+
+def shared_starter(python: str, modules: Sequence[str], environment: Mapping[str, str]) -> Starter:
+    """The starter of these modules and this environment, started on first use."""
+    key = (python, tuple(modules), tuple(sorted(environment.items())))
+    with SHARED_STARTERS_LOCK:
+        if not SHARED_STARTERS:
+            atexit.register(close_shared_starters)
+        if key not in SHARED_STARTERS or SHARED_STARTERS[key].process.poll() is not None:
+            SHARED_STARTERS[key] = Starter(python, modules, environment)
+        return SHARED_STARTERS[key]
+
+
+def close_shared_starters() -> None:
+    with SHARED_STARTERS_LOCK:
+        for starter in SHARED_STARTERS.values():
+            starter.close()
+        SHARED_STARTERS.clear()
 
 
 class Executor:
@@ -360,9 +383,6 @@ class Executor:
                 self._stop_jobs()
                 self._write_record("Stopped", None)
                 raise
-            finally:
-                for starter in self.starters.values():
-                    starter.close()
         self._write_record("Failed" if error else "Succeeded", error)
         if error is not None:
             raise error
@@ -631,7 +651,7 @@ class Executor:
         return {**passed, **self.job_environment}
 
     def _start_starters(self) -> None:
-        """A starter per interpreter the jobs' images map to, importing while steps run."""
+        """A starter per interpreter the jobs' images map to: it imports while steps run."""
         if not self.preload:
             return
         images = set()
@@ -644,8 +664,7 @@ class Executor:
                 python = self.interpreter_of(image)
             except LookupError:  # the step that names it stops the run, naming it
                 continue
-            if python not in self.starters:
-                self.starters[python] = Starter(python, self.preload, self._base_environment())
+            self.starters[python] = shared_starter(python, self.preload, self._base_environment())
 
     def _stop_jobs(self) -> None:
         with self.lock:

@@ -104,8 +104,8 @@ def import_all(modules: list[str]) -> None:
             importlib.import_module(module)
 
 
-def built_definition(config: settings.Settings, bundle: code.CodeBundle, cache_dir: Path) -> dict:
-    """The definition `upsert` would upload for this code and these settings, built once."""
+def cached_definition(config: settings.Settings, bundle: code.CodeBundle, cache_dir: Path) -> Path:
+    """Where the definition of this code, these settings and this SDK version is kept."""
     try:
         sdk_version = metadata.version("sagemaker")
     except metadata.PackageNotFoundError:
@@ -113,13 +113,20 @@ def built_definition(config: settings.Settings, bundle: code.CodeBundle, cache_d
             "the SageMaker SDK builds the pipeline definition, and it is not installed;"
             " run make setup EXTRAS=dev,pipeline"
         ) from None
+    from .__main__ import role_arn
+
+    key = repr((bundle.digest, config, role_arn(None, config, required=False), sdk_version))
+    return cache_dir / f"{hashlib.sha256(key.encode()).hexdigest()}.json"
+
+
+def built_definition(config: settings.Settings, bundle: code.CodeBundle, cache_dir: Path) -> dict:
+    """The definition `upsert` would upload for this code and these settings, built once."""
     from .__main__ import build_offline, role_arn
 
-    arn = role_arn(None, config, required=False)
-    key = repr((bundle.digest, config, arn, sdk_version))
-    cached = cache_dir / f"{hashlib.sha256(key.encode()).hexdigest()}.json"
+    cached = cached_definition(config, bundle, cache_dir)
     if cached.is_file():
         return json.loads(cached.read_text())
+    arn = role_arn(None, config, required=False)
     print("run-local: building the pipeline definition (once per code and settings)")
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Running within a PipelineSession")

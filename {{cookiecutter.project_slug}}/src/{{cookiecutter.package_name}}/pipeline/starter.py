@@ -1,8 +1,8 @@
 """Start job processes warm: fork them from a process that has imported the image's libraries.
 
 A job's Python spends seconds importing pandas, scikit-learn and the like before it runs a line
-of the package. The executor (`executor.py`) runs this file as a script, once per run and
-environment, with the modules to import first: the image's libraries that the code bundle
+of the package. The executor (`executor.py`) runs this file as a script, once per process,
+interpreter and base environment, with the modules to import first: the image's libraries that the code bundle
 imports, never the package itself. It then asks it, over a Unix socket, to start each job:
 the starter forks, and the child becomes the job, as `python -m <module>` or `python -c <code>`
 would start it, with the job's arguments, environment, working folder and sys.path, its
