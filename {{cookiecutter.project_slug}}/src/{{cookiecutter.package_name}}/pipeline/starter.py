@@ -2,13 +2,13 @@
 
 A job's Python spends seconds importing pandas, scikit-learn and the like before it runs a line
 of the package. The executor (`executor.py`) runs this file as a script, once per process,
-interpreter and base environment, with the modules to import first: the image's libraries that the code bundle
-imports, never the package itself. It then asks it, over a Unix socket, to start each job:
-the starter forks, and the child becomes the job, as `python -m <module>` or `python -c <code>`
-would start it, with the job's arguments, environment, working folder and sys.path, its
-output on the pipe the executor reads, and its exit status reported back. The job imports
-the package from the code bundle, as on SageMaker; only imports of libraries already loaded
-are skipped.
+interpreter and base environment, with the modules to import first: the image's libraries
+that the code bundle imports, never the package itself. It then asks it, over a Unix socket,
+to start each job: the starter forks, and the child becomes the job as `python -m <module>`
+or `python -c <code>` would start it, with the job's arguments, environment, working folder
+and sys.path, its output on the pipe the executor reads, and its exit status reported back.
+The job imports the package from the code bundle, as on SageMaker; only imports of libraries
+already loaded are skipped.
 
 Messages are JSON, one per packet: {"start": argv, "env": ..., "cwd": ...} with the output
 pipe's descriptor attached, answered by {"pid": n}; {"wait": pid}, answered by {"status": n}
