@@ -1,4 +1,5 @@
-"""Pipelines that chain the steps: `local` runs them on this machine, `definition` on SageMaker.
+"""The SageMaker Pipeline: `definition` builds it, `executor` runs it on this machine.
 
-`python -m` this package publishes and starts the SageMaker Pipeline (see `__main__`).
+`python -m` this package publishes and starts it on SageMaker (see `__main__`); `local` is
+`make run-local`, the same definition executed here.
 """
