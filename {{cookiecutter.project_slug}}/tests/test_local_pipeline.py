@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from conftest import require_sdk
@@ -21,7 +22,8 @@ pytestmark = pytest.mark.usefixtures("no_sdk_telemetry")
 @pytest.fixture
 def run_local(tmp_path, sample_path, monkeypatch):
     monkeypatch.setenv("BRANCH_NAME", "main")  # as the other tests: one built definition
-    runs, registry_dir = tmp_path / "runs", tmp_path / "registry"
+    monkeypatch.chdir(tmp_path)  # relative paths, as typed, though each job runs elsewhere
+    runs, registry_dir = Path("runs"), Path("registry")
 
     def run(*extra: str) -> int:
         args = ["--data", sample_path, "--runs-dir", runs, "--registry-dir", registry_dir, *extra]

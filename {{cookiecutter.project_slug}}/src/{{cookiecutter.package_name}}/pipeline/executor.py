@@ -94,6 +94,10 @@ class RunFolder:
 
     root: Path
 
+    def __post_init__(self):
+        # Jobs run in folders of their own: a relative path would name another place there.
+        self.root = Path(self.root).absolute()
+
     def s3(self, uri: str, step: str) -> Path:
         """The path an s3:// URI stands for."""
         if not isinstance(uri, str) or not uri.startswith("s3://"):
