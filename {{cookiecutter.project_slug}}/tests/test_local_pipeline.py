@@ -222,3 +222,23 @@ def test_only_the_image_images_toml_records_has_a_local_environment():
     assert local.interpreter_of(f"{registry_host}/{repository}:{version}") == sys.executable
     with pytest.raises(LookupError, match=f"images.toml records {framework} {version}"):
         local.interpreter_of(f"{registry_host}/{repository}:0.23-1-cpu-py3")
+
+
+def test_a_person_approves_or_rejects_a_version_as_in_sagemaker(run_local, capsys):
+    assert run_local() == 0
+    package_file = run_local.registry / run_local.group / "1" / registry.PACKAGE_FILE
+    before = json.loads(package_file.read_text())
+    arguments = ["--registry-dir", str(run_local.registry)]
+    assert registry.main(["approve", "1", "--description", "beats v0", *arguments]) == 0
+    approved = json.loads(package_file.read_text())
+    assert approved["ModelApprovalStatus"] == "Approved"
+    assert approved["ApprovalDescription"] == "beats v0"
+    unchanged = {key: value for key, value in before.items() if key != "ModelApprovalStatus"}
+    assert {key: approved[key] for key in unchanged} == unchanged
+    assert f"{run_local.group} version 1 is Approved" in capsys.readouterr().out
+    assert registry.main(["reject", "1", *arguments]) == 0
+    assert json.loads(package_file.read_text())["ModelApprovalStatus"] == "Rejected"
+    with pytest.raises(SystemExit) as exit_info:
+        registry.main(["approve", "2", *arguments])
+    assert exit_info.value.code == 2
+    assert f"{run_local.group} has no version 2 (it has 1)" in capsys.readouterr().err

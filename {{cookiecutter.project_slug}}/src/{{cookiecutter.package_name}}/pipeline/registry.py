@@ -7,11 +7,19 @@
         evaluation.json     its ModelMetrics.ModelQuality statistics (the evaluation report)
         baseline.json       its ModelMetrics.ModelDataQuality statistics (the drift baseline)
 
-Versions count up from 1 per group and are never reused or rewritten. Standard library only.
+Versions count up from 1 per group and are never reused; only their approval status changes,
+by hand, as in SageMaker (`aws sagemaker update-model-package`):
+
+    python -m <package>.pipeline.registry approve <version> [--description TEXT]
+    python -m <package>.pipeline.registry reject <version>
+
+Standard library only.
 """
 
+import argparse
 import json
 import shutil
+import sys
 import tarfile
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -19,9 +27,12 @@ from pathlib import Path
 
 from .. import settings
 from ..monitor.baseline import BASELINE_FILE
+from ..options import positive_whole_number
 
 PACKAGE_FILE = "model_package.json"
 MODEL_DIR = "model"
+# What `approve` and `reject` set, as SageMaker names the statuses.
+DECISIONS = {"approve": "Approved", "reject": "Rejected"}
 
 
 def new_version_dir(group_dir: Path) -> Path:
@@ -69,3 +80,45 @@ def register(
     }
     (version_dir / PACKAGE_FILE).write_text(json.dumps(package, indent=2) + "\n")
     return version_dir
+
+
+def set_status(version_dir: Path, status: str, description: str | None) -> dict:
+    """Record a person's decision on one version; the updated model package."""
+    path = version_dir / PACKAGE_FILE
+    package = json.loads(path.read_text())
+    package["ModelApprovalStatus"] = status
+    if description:
+        package["ApprovalDescription"] = description
+    package["LastModifiedTime"] = datetime.now(UTC).isoformat()
+    partial = path.with_name(f".{PACKAGE_FILE}.partial")
+    partial.write_text(json.dumps(package, indent=2) + "\n")
+    partial.replace(path)  # a reader sees the old record or the new, never half of one
+    return package
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="registry", description=__doc__.splitlines()[0])
+    parser.add_argument("decision", choices=DECISIONS, help="what to do with the version")
+    parser.add_argument("version", type=positive_whole_number, help="the version's number")
+    parser.add_argument("--description", help="why, as ApprovalDescription records it")
+    parser.add_argument(
+        "--registry-dir", type=Path, default=settings.LOCAL_REGISTRY_DIR, help="the registry"
+    )
+    args = parser.parse_args(argv)
+    try:
+        group = settings.load().names["model_package_group"]
+    except settings.SettingsError as error:
+        parser.exit(2, f"registry: error: {error}\n")
+    group_dir = args.registry_dir / group
+    version_dir = group_dir / str(args.version)
+    if not (version_dir / PACKAGE_FILE).is_file():
+        versions = sorted(int(path.name) for path in group_dir.glob("*") if path.name.isdigit())
+        known = ", ".join(map(str, versions)) or "none; make run-local registers one"
+        parser.exit(2, f"registry: error: {group} has no version {args.version} (it has {known})\n")
+    package = set_status(version_dir, DECISIONS[args.decision], args.description)
+    print(f"registry: {group} version {args.version} is {package['ModelApprovalStatus']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
