@@ -179,6 +179,7 @@ def test_bad_input_stops_at_preprocess_and_leaves_no_run(run_local, tmp_path, ca
     error = capsys.readouterr().err
     assert error.startswith("run-local: step Preprocess: the job exited with status 2: ")
     assert "missing column" in error and error.count("\n") == 1
+    assert f"{bad}: missing column" in error  # the user's file, not the job's copy of it
     assert not run_local.registry.exists()
     assert list(run_local.runs.iterdir()) == []  # no run folder is left behind
 

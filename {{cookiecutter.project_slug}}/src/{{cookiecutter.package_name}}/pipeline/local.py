@@ -46,7 +46,15 @@ from ..aws import CommandError
 from ..monitor.baseline import BASELINE_FILE
 from ..options import output_folder
 from . import code, registry
-from .executor import ExecutionError, Executor, FailStepError, JobFailedError, RunFolder
+from .executor import (
+    CONTAINER_ROOT,
+    ExecutionError,
+    Executor,
+    FailStepError,
+    JobFailedError,
+    Plan,
+    RunFolder,
+)
 from .expressions import Execution, parameter_values
 
 # The ECR repository of each framework's prebuilt image (settings.FRAMEWORK_IMAGE).
@@ -171,8 +179,8 @@ class RunResult:
 class StoppedRunError(Exception):
     """The execution did not succeed: `cause` says why; `kept` is its folder, None if removed."""
 
-    def __init__(self, cause: BaseException, kept: Path | None):
-        super().__init__(str(cause))
+    def __init__(self, cause: BaseException, kept: Path | None, message: str | None = None):
+        super().__init__(message or str(cause))
         self.cause, self.kept = cause, kept
 
 
@@ -186,6 +194,18 @@ def new_run_dir(runs_dir: Path) -> Path:
 
 def show(line: str) -> None:
     print(line, flush=True)
+
+
+def staged_data(document: dict, folder: RunFolder) -> list[Path]:
+    """Where the jobs find the data: the folder of each processing input read from InputDataUri."""
+    found = []
+    for name, step in Plan.of(document).steps.items():
+        for item in step.get("Arguments", {}).get("ProcessingInputs", []):
+            source = item.get("S3Input", {})
+            if source.get("S3Uri") == {"Get": "Parameters.InputDataUri"}:
+                local_path = Path(source["LocalPath"]).relative_to(CONTAINER_ROOT)
+                found.append(folder.job(name) / local_path)
+    return found
 
 
 def arn_prefix(config: settings.Settings) -> str:
@@ -260,7 +280,11 @@ def run(
         ran = any(record["StepStatus"] == "Succeeded" for record in records)
         if not ran:
             shutil.rmtree(run_dir)
-        raise StoppedRunError(error, run_dir if ran else None) from None
+        message = str(error)
+        for staged in staged_data(document, folder):  # name the user's files, not their copies
+            copy, original = (staged, data) if data.is_dir() else (staged / data.name, data)
+            message = message.replace(str(copy), str(original))
+        raise StoppedRunError(error, run_dir if ran else None, message) from None
     [version_dir] = registered
     outputs = records["Preprocess"]["Properties"]["ProcessingOutputConfig"]["Outputs"]
     split_dirs = {
@@ -348,7 +372,7 @@ def stopped(error: StoppedRunError) -> int:
         print(f"run-local: interrupted; the run {kept}", file=sys.stderr)
         return 130  # 128 + SIGINT, as shells report Ctrl-C
     where = f" (run: {error.kept})" if error.kept else ""
-    message = cause.message if isinstance(cause, FailStepError) else str(cause)
+    message = cause.message if isinstance(cause, FailStepError) else str(error)
     print(f"run-local: {message}{where}", file=sys.stderr)
     if isinstance(cause, JobFailedError) and cause.status == 2:
         return 2
