@@ -35,6 +35,18 @@ def check_account(boto_session, config: settings.Settings) -> None:
         )
 
 
+def newest_approved_package(sagemaker_client, group: str) -> dict | None:
+    """The newest Approved model package of `group` (its list_model_packages summary), or None."""
+    packages = sagemaker_client.list_model_packages(
+        ModelPackageGroupName=group,
+        ModelApprovalStatus=settings.APPROVED,
+        SortBy="CreationTime",
+        SortOrder="Descending",
+        MaxResults=1,
+    )["ModelPackageSummaryList"]
+    return packages[0] if packages else None
+
+
 def run(program: str, command: Callable[[], int]) -> int:
     """Run `command`; report a problem as one line `<program>: error: ...` and return 2."""
     import botocore.exceptions

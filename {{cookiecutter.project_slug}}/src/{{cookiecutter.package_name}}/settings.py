@@ -56,8 +56,22 @@ SAMPLE_DATA = PROJECT_ROOT / "data" / "sample" / "diabetes.csv"
 
 # The report the evaluate step writes and the quality gate reads.
 REPORT_FILE = "evaluation.json"
+# Champion/challenger (evaluate/champion.py): the champion is the newest Approved version of the
+# release branch's model package group, the model in production. A new model is registered
+# only if it is not worse: the one-sided lower bound, at CHAMPION_CONFIDENCE, of its paired
+# bootstrap difference from the champion in PRIMARY_METRIC (on the same test rows) is at least
+# minus CHAMPION_TOLERANCE. With no champion the threshold decides alone.
+CHAMPION_CONFIDENCE = 0.95
+CHAMPION_TOLERANCE = 0.01
+# The top-level key of the comparison in evaluation.json, beside REPORT_KEY.
+COMPARISON_KEY = "champion_comparison"
+# Set by the local executor: the evaluate job finds the champion in this local registry
+# rather than in SageMaker's.
+LOCAL_REGISTRY_VARIABLE = "LOCAL_MODEL_REGISTRY"
 # The status a newly registered model gets: a person approves it before it is deployed.
 PENDING_APPROVAL = "PendingManualApproval"
+# The status a person gives a model to deploy it; the newest such version is the champion.
+APPROVED = "Approved"
 
 # A SageMaker job finds its inputs, config and outputs under /opt/ml. The local executor
 # (pipeline/executor.py) runs each job with OPT_ML_DIR naming that job's folder of the run.
@@ -210,6 +224,12 @@ class Settings:
         """The AWS partition of the region, as ARNs spell it."""
         prefixes = {"cn-": "aws-cn", "us-gov-": "aws-us-gov", "eusc-": "aws-eusc"}
         return next((p for start, p in prefixes.items() if self.region.startswith(start)), "aws")
+
+    @property
+    def champion_group(self) -> str:
+        """The model package group whose newest Approved version is the champion: main's."""
+        names = naming.derive_names(self.use_case, RELEASE_BRANCH, self.dev_account_id, self.region)
+        return names["model_package_group"].value
 
     @property
     def branch_prefix(self) -> str:

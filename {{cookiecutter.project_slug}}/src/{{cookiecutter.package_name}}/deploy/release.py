@@ -17,9 +17,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from .. import naming, settings
+from ..aws import newest_approved_package
 from ..pipeline.code import PACKAGE, files_uri_of
 
-APPROVED = "Approved"
 TEMPLATE = "endpoint.yml"
 # The part of infra/stages/<stage>.json that infra/monitoring.yml takes.
 MONITORING = "Monitoring"
@@ -31,20 +31,13 @@ class ReleaseError(Exception):
 
 def latest_approved(sagemaker_client, group: str) -> dict:
     """The newest Approved model package of `group` (its list_model_packages summary)."""
-    response = sagemaker_client.list_model_packages(
-        ModelPackageGroupName=group,
-        ModelApprovalStatus=APPROVED,
-        SortBy="CreationTime",
-        SortOrder="Descending",
-        MaxResults=1,
-    )
-    packages = response["ModelPackageSummaryList"]
-    if not packages:
+    package = newest_approved_package(sagemaker_client, group)
+    if package is None:
         raise ReleaseError(
             f"no Approved model package in {group}: approve one (docs/deployment.md, "
             "'Approve a model'); nothing was deployed"
         )
-    return packages[0]
+    return package
 
 
 def claim(s3_client, config: settings.Settings, package: dict, commit: str, build: str) -> str:

@@ -2,7 +2,12 @@
 
 Each metric has a `value` and a `standard_deviation` estimated by bootstrap resampling of the
 test set, so a reviewer sees how much a metric could move on another sample of the same size.
+Beside them, under settings.COMPARISON_KEY, the comparison with the champion (the model in
+production): both models score the same test rows, and the same resamples give the paired
+difference in the primary metric its one-sided lower bound (settings, "Champion/challenger").
 """
+
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -84,21 +89,113 @@ def extra_entries(truth: np.ndarray, prediction: np.ndarray) -> dict:
 {%- endif %}
 
 
-def bootstrap_deviation(truth: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
-    """Standard deviation of each metric over bootstrap resamples of the test set."""
+@dataclass(frozen=True)
+class Champion:
+    """The model a new one is compared with: a registry version and its loaded model."""
+
+    version: int
+    arn: str
+    model: Model
+
+
+class ChampionError(Exception):
+    """An Approved champion that cannot be compared with; the message names it and the fix."""
+
+
+def resamples(truth: np.ndarray):
+    """The bootstrap resamples of the test rows, the same ones on every call (seeded)."""
     rng = np.random.default_rng(BOOTSTRAP_SEED)
-    samples: dict[str, list[float]] = {}
     for _ in range(BOOTSTRAP_ROUNDS):
         rows = rng.integers(0, len(truth), len(truth))
-        if len(np.unique(truth[rows])) < 2:  # a resample with one class has no AUC (or R2)
-            continue
+        if len(np.unique(truth[rows])) > 1:  # a resample with one class has no AUC (or R2)
+            yield rows
+
+
+def bootstrap_deviation(truth: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
+    """Standard deviation of each metric over bootstrap resamples of the test set."""
+    samples: dict[str, list[float]] = {}
+    for rows in resamples(truth):
         for name, value in metric_values(truth[rows], predicted[rows]).items():
             samples.setdefault(name, []).append(value)
     return {name: float(np.std(values)) for name, values in samples.items()}
 
 
-def evaluate(model: Model, test: pd.DataFrame) -> dict:
-    """The evaluation report of `model` on the test frame."""
+def difference_lower_bound(truth: np.ndarray, new: np.ndarray, old: np.ndarray) -> float:
+    """One-sided lower bound of the primary metric's difference new - old on the same rows.
+
+    Each resample scores both models on the same rows, so what the rows have in common (hard
+    cases, easy ones) cancels out, and the bound reflects the models' difference alone.
+    """
+    metric = settings.PRIMARY_METRIC
+    differences = [
+        metric_values(truth[rows], new[rows])[metric]
+        - metric_values(truth[rows], old[rows])[metric]
+        for rows in resamples(truth)
+    ]
+    if not differences:  # no resample with both classes: nothing to bound the difference by
+        return float("nan")
+    return float(np.quantile(differences, 1 - settings.CHAMPION_CONFIDENCE))
+
+
+def champion_predictions(champion: Champion, test: pd.DataFrame) -> np.ndarray:
+    """The champion's predictions on the test rows, from the features it was trained on."""
+    missing = [name for name in champion.model.features if name not in test.columns]
+    if missing:
+        raise ChampionError(
+            f"champion version {champion.version} needs feature(s) {', '.join(missing)}, which "
+            "the test split lacks; keep them in the data, or reject the version"
+        )
+    features = test[list(champion.model.features)].to_numpy(dtype=float)
+    return predict_array(champion.model, features)
+
+
+def comparison(
+    truth: np.ndarray, predicted: np.ndarray, champion: Champion | None, test: pd.DataFrame
+) -> dict:
+    """The challenger (`predicted`) against the champion, and whether it is not worse."""
+    metric = settings.PRIMARY_METRIC
+    challenger = float(metric_values(truth, predicted)[metric])
+    record = {
+        "metric": metric,
+        "challenger": challenger,
+        "confidence": settings.CHAMPION_CONFIDENCE,
+        "tolerance": settings.CHAMPION_TOLERANCE,
+    }
+    if champion is None:
+        return {
+            **record,
+            "champion": None,
+            "champion_version": None,
+            "champion_package": "none",
+            "difference": None,
+            "difference_lower_bound": None,
+            "not_worse": True,
+            "summary": "no Approved champion to compare with: the threshold decides alone",
+        }
+    old = champion_predictions(champion, test)
+    value = float(metric_values(truth, old)[metric])
+    bound = difference_lower_bound(truth, predicted, old)
+    not_worse = bool(bound >= -settings.CHAMPION_TOLERANCE)  # NaN is never not worse
+    verdict = "within" if not_worse else "beyond"
+    return {
+        **record,
+        "champion": value,
+        "champion_version": champion.version,
+        "champion_package": champion.arn,
+        "difference": challenger - value,
+        "difference_lower_bound": bound,
+        "not_worse": not_worse,
+        "summary": (
+            f"{metric} {challenger:.4f} against champion version {champion.version}'s "
+            f"{value:.4f}: difference {challenger - value:+.4f}, lower bound {bound:+.4f} "
+            f"({settings.CHAMPION_CONFIDENCE:.0%} one-sided), {verdict} the tolerance "
+            f"{-settings.CHAMPION_TOLERANCE:+.4f}"
+        ),
+    }
+
+
+def evaluate(model: Model, test: pd.DataFrame, champion: Champion | None = None) -> dict:
+    """The evaluation report of `model` on the test frame, compared with the `champion`."""
     features, truth = features_and_target(test)
     predicted = predict_array(model, features)
     values = metric_values(truth, predicted)
@@ -107,7 +204,10 @@ def evaluate(model: Model, test: pd.DataFrame) -> dict:
         name: {"value": float(value), "standard_deviation": deviation.get(name, 0.0)}
         for name, value in values.items()
     }
-    return {settings.REPORT_KEY: {**metrics, **extra_entries(truth, predicted)}}
+    return {
+        settings.REPORT_KEY: {**metrics, **extra_entries(truth, predicted)},
+        settings.COMPARISON_KEY: comparison(truth, predicted, champion, test),
+    }
 
 
 def primary_metric(model: Model, frame: pd.DataFrame) -> tuple[str, float]:

@@ -41,7 +41,7 @@ def command_baseline(args) -> int:
     import tempfile
 
     from ..data.core import DataValidationError, read_csv_files
-    from ..evaluate.__main__ import load_model
+    from ..evaluate.models import load_model
     from ..infer.handler import InvalidModelError, predict_array
     from ..train.core import features_and_target
     from .baseline import BASELINE_FILE, build

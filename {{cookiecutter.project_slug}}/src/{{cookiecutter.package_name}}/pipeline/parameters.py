@@ -13,7 +13,7 @@ from .. import settings
 # What GitCommit and CodeBuildId say of an execution started by hand, not by the train build.
 NOT_FROM_CI = "local"
 # The statuses SageMaker accepts for a new model package.
-APPROVAL_STATUSES = ("PendingManualApproval", "Approved", "Rejected")
+APPROVAL_STATUSES = (settings.PENDING_APPROVAL, settings.APPROVED, "Rejected")
 
 
 class ParameterError(ValueError):

@@ -32,7 +32,7 @@ from ..options import positive_whole_number
 PACKAGE_FILE = "model_package.json"
 MODEL_DIR = "model"
 # What `approve` and `reject` set, as SageMaker names the statuses.
-DECISIONS = {"approve": "Approved", "reject": "Rejected"}
+DECISIONS = {"approve": settings.APPROVED, "reject": "Rejected"}
 
 
 def new_version_dir(group_dir: Path) -> Path:
@@ -47,6 +47,17 @@ def new_version_dir(group_dir: Path) -> Path:
             return version_dir
         except FileExistsError:
             version += 1
+
+
+def newest_approved(group_dir: Path) -> Path | None:
+    """The folder of the group's newest Approved version (the champion), or None."""
+    versions = sorted(
+        (int(path.parent.name), path.parent)
+        for path in group_dir.glob(f"*/{PACKAGE_FILE}")
+        if path.parent.name.isdigit()
+        and json.loads(path.read_text())["ModelApprovalStatus"] == settings.APPROVED
+    )
+    return versions[-1][1] if versions else None
 
 
 def register(
