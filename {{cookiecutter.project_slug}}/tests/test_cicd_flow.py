@@ -263,3 +263,19 @@ def test_only_an_approval_in_mains_group_starts_a_deployment(resources, mock_aws
     ]
     target = resources["ApprovalRule"]["Properties"]["Targets"][0]
     assert target["Arn"].endswith(f":{CONFIG.names['deploy_codepipeline']}")
+
+
+def test_training_jobs_may_read_main_s_champion_and_nothing_more_of_the_registry(resources):
+    """Evaluate looks up the champion (main's newest Approved version) and reads its model."""
+    role = resources["SageMakerExecutionRole"]["Properties"]
+    statements = {s["Sid"]: s for s in role["Policies"][0]["PolicyDocument"]["Statement"]}
+    champion = statements["FindTheChampion"]
+    assert champion["Action"] == ["sagemaker:ListModelPackages", "sagemaker:DescribeModelPackage"]
+    group_arn = f"arn:aws:sagemaker:{CONFIG.region}:{CONFIG.dev_account_id}"
+    assert champion["Resource"] == [
+        f"{group_arn}:model-package-group/{CONFIG.champion_group}",
+        f"{group_arn}:model-package/{CONFIG.champion_group}/*",
+    ]
+    # The champion's archive is a main training job's output, under the use case's prefix.
+    assert CONFIG.branch_prefix.startswith(CONFIG.use_case + "/")
+    assert statements["Artifacts"]["Resource"].endswith(f"/{CONFIG.use_case}/*")

@@ -69,6 +69,7 @@ def execute(tmp_path, config, sample_path):
             config,
             register,
             preload,
+            tmp_path / "registry",
             job_environment={"ML_THREADS": "1"},
             log=lambda line: None,
         )
@@ -112,8 +113,8 @@ def test_a_file_left_out_of_the_bundle_fails_the_job_that_imports_it(definition,
 
 def test_a_wrong_json_get_path_fails_the_gate_naming_it(definition, execute):
     broken = copy.deepcopy(definition)
-    [condition] = steps(broken)["QualityGate"]["Arguments"]["Conditions"]
-    condition["LeftValue"]["Std:JsonGet"]["Path"] += "_typo"
+    threshold_condition, _ = steps(broken)["QualityGate"]["Arguments"]["Conditions"]
+    threshold_condition["LeftValue"]["Std:JsonGet"]["Path"] += "_typo"
     with pytest.raises(ExecutionError, match=r"^step QualityGate: .*_typo"):
         execute(broken, QualityThreshold="0")
     assert not execute.registered

@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -112,7 +113,8 @@ def test_model_below_the_threshold_is_not_registered(run_local, capsys):
     assert run_local("--threshold", "1") == 1
     error = capsys.readouterr().err
     assert error.startswith(f"run-local: Quality gate failed: {settings.PRIMARY_METRIC} ")
-    assert "is below the threshold 1.0" in error and error.count("\n") == 1
+    assert "against the threshold 1.0" in error and error.count("\n") == 1
+    assert "the threshold decides alone" in error
     assert not (run_local.registry / run_local.group).exists()
     [run_dir] = run_local.runs.iterdir()
     assert str(run_dir) in error
@@ -243,3 +245,63 @@ def test_a_person_approves_or_rejects_a_version_as_in_sagemaker(run_local, capsy
         registry.main(["approve", "2", *arguments])
     assert exit_info.value.code == 2
     assert f"{run_local.group} has no version 2 (it has 1)" in capsys.readouterr().err
+
+
+def approve(run_local, version: int) -> Path:
+    """Approve a version of the run's registry, as a person would; its folder."""
+    assert registry.main(["approve", str(version), "--registry-dir", str(run_local.registry)]) == 0
+    return run_local.registry / run_local.group / str(version)
+
+
+def test_a_challenger_as_good_as_the_champion_is_registered_with_the_comparison(run_local):
+    assert run_local() == 0
+    approve(run_local, 1)
+    assert run_local() == 0  # the same data and seed: an equal model, not worse
+    package_dir = run_local.registry / run_local.group / "2"
+    metadata = json.loads((package_dir / registry.PACKAGE_FILE).read_text())[
+        "CustomerMetadataProperties"
+    ]
+    assert "champion version 1's" in metadata["champion-comparison"]
+    assert metadata["champion-package"].endswith(f":model-package/{run_local.group}/1")
+    comparison = json.loads((package_dir / settings.REPORT_FILE).read_text())[
+        settings.COMPARISON_KEY
+    ]
+    assert comparison["champion_version"] == 1 and comparison["not_worse"] is True
+
+
+def test_a_challenger_worse_than_the_champion_is_not_registered(run_local, sample_frame, capsys):
+    from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
+
+    from {{ cookiecutter.package_name }}.data.schema import TARGET
+    from {{ cookiecutter.package_name }}.infer.handler import Model
+    from {{ cookiecutter.package_name }}.train.core import save
+    from {{ cookiecutter.package_name }}.train.hyperparameters import Hyperparameters
+
+    assert run_local() == 0
+    champion_dir = approve(run_local, 1) / registry.MODEL_DIR
+    # The champion reads the target itself: no model trained on the features can match it.
+    classifies = settings.PROBLEM_TYPE == "binary_classification"
+    tree = DecisionTreeClassifier() if classifies else DecisionTreeRegressor()
+    oracle = tree.fit(sample_frame[[TARGET]].to_numpy(dtype=float), sample_frame[TARGET])
+    shutil.rmtree(champion_dir)
+    save(Model(oracle, settings.PROBLEM_TYPE, features=(TARGET,)), champion_dir, Hyperparameters())
+    capsys.readouterr()
+
+    assert run_local("--threshold", "0") == 1
+    error = capsys.readouterr().err
+    assert error.startswith(f"run-local: Quality gate failed: {settings.PRIMARY_METRIC} ")
+    assert "against champion version 1's 1.0000" in error and "beyond the tolerance" in error
+    assert error.count("\n") == 1
+    assert sorted(path.name for path in (run_local.registry / run_local.group).iterdir()) == ["1"]
+
+
+def test_a_champion_whose_model_is_gone_stops_the_run_and_registers_nothing(run_local, capsys):
+    assert run_local() == 0
+    shutil.rmtree(approve(run_local, 1) / registry.MODEL_DIR)
+    capsys.readouterr()
+    assert run_local() == 2
+    error = capsys.readouterr().err
+    assert error.startswith("run-local: step Evaluate: the job exited with status 2: ")
+    assert f"champion {run_local.group} version 1: " in error and error.count("\n") == 1
+    assert "reject the version" in error
+    assert sorted(path.name for path in (run_local.registry / run_local.group).iterdir()) == ["1"]

@@ -126,36 +126,63 @@ def test_parameters_and_their_defaults(built):
     }
 
 
-def test_gate_reads_the_metric_evaluate_writes(built, model_dir, splits):
+def value_at(report: dict, path: str):
+    for key in path.split("."):
+        report = report[key]
+    return report
+
+
+def test_gate_reads_the_metric_and_the_champion_comparison_evaluate_writes(
+    built, model_dir, splits
+):
     steps = steps_by_name(built)
-    (condition,) = steps["QualityGate"]["Arguments"]["Conditions"]
-    assert condition["Type"] == "GreaterThanOrEqualTo"
-    assert condition["RightValue"] == {"Get": "Parameters.QualityThreshold"}
-    path = condition["LeftValue"]["Std:JsonGet"]["Path"]
-    assert path == f"{settings.REPORT_KEY}.{settings.PRIMARY_METRIC}.value"
+    threshold, champion = steps["QualityGate"]["Arguments"]["Conditions"]
+    assert threshold["Type"] == "GreaterThanOrEqualTo"
+    assert threshold["RightValue"] == {"Get": "Parameters.QualityThreshold"}
+    metric_path = threshold["LeftValue"]["Std:JsonGet"]["Path"]
+    assert metric_path == f"{settings.REPORT_KEY}.{settings.PRIMARY_METRIC}.value"
+    # The conditions all hold for a model to be registered: the champion's is a second one.
+    assert champion["Type"] == "Equals" and champion["RightValue"] is True
+    comparison_path = champion["LeftValue"]["Std:JsonGet"]["Path"]
+    assert comparison_path == f"{settings.COMPARISON_KEY}.not_worse"
     (report_file,) = steps["Evaluate"]["PropertyFiles"]
     assert report_file == {
         "PropertyFileName": "EvaluationReport",
         "OutputName": "evaluation",
         "FilePath": settings.REPORT_FILE,
     }
-    # The path really leads to the number in a report the evaluate step writes.
+    # The paths really lead to the values in a report the evaluate step writes.
     report = json.loads(json.dumps(evaluate(model_fn(str(model_dir)), splits["test"])))
-    value = report
-    for key in path.split("."):
-        value = value[key]
-    assert value == metric_from_report(report)
+    assert value_at(report, metric_path) == metric_from_report(report)
+    assert value_at(report, comparison_path) is True  # no champion: the threshold decides
 
 
-def test_failed_gate_names_the_metric_its_value_and_the_threshold(built):
-    message = steps_by_name(built)["QualityGateFailed"]["Arguments"]["ErrorMessage"]["Std:Join"]
-    metric = steps_by_name(built)["QualityGate"]["Arguments"]["Conditions"][0]["LeftValue"]
-    first, value, middle, threshold, last = message["Values"]
-    assert message["On"] == " "
-    assert first == f"Quality gate failed: {settings.PRIMARY_METRIC}"
-    assert value == metric  # the very number the gate compared
-    assert middle == "is below the threshold"
-    assert threshold == {"Get": "Parameters.QualityThreshold"}
+def test_evaluate_looks_up_mains_champion_in_the_pipelines_region(definition):
+    main = settings.load({**TEST_ENVIRONMENT, "BRANCH_NAME": "main"})
+    for branch in ("main", "feature/better-model"):
+        evaluate_step = steps_by_name(build(definition, branch))["Evaluate"]["Arguments"]
+        arguments = evaluate_step["AppSpecification"]["ContainerArguments"]
+        assert arguments == ["--champion-group", main.names["model_package_group"]]
+        assert evaluate_step["Environment"]["AWS_DEFAULT_REGION"] == main.region
+
+
+def test_failed_gate_names_both_values_the_threshold_and_the_comparison(built):
+    steps = steps_by_name(built)
+    message = steps["QualityGateFailed"]["Arguments"]["ErrorMessage"]["Std:Join"]
+    threshold, champion = steps["QualityGate"]["Arguments"]["Conditions"]
+    first, value, middle, threshold_value, joint, summary, last = message["Values"]
+    assert message["On"] == ""
+    assert first == f"Quality gate failed: {settings.PRIMARY_METRIC} "
+    assert value == threshold["LeftValue"]  # the very number the gate compared
+    assert middle == " against the threshold "
+    assert threshold_value == {"Get": "Parameters.QualityThreshold"}
+    assert joint == "; "
+    summary_path = summary["Std:JsonGet"]["Path"]
+    assert summary_path == f"{settings.COMPARISON_KEY}.summary"
+    assert (
+        summary["Std:JsonGet"]["PropertyFile"]
+        == champion["LeftValue"]["Std:JsonGet"]["PropertyFile"]
+    )
     assert "not registered" in last
 
 
@@ -191,6 +218,12 @@ def test_registered_model_traces_back_to_its_commit_build_and_execution(built):
     assert metadata["git-commit"] == {"Get": "Parameters.GitCommit"}
     assert metadata["codebuild-build-id"] == {"Get": "Parameters.CodeBuildId"}
     assert metadata["pipeline-execution"] == {"Get": "Execution.PipelineExecutionArn"}
+    # The person approving sees what the model was compared with, and how it fared.
+    for key, field in (
+        ("champion-package", "champion_package"),
+        ("champion-comparison", "summary"),
+    ):
+        assert metadata[key]["Std:JsonGet"]["Path"] == f"{settings.COMPARISON_KEY}.{field}"
 
 
 def test_jobs_run_the_package_entry_points_in_the_settings_image(built, definition):
@@ -206,13 +239,16 @@ def test_jobs_run_the_package_entry_points_in_the_settings_image(built, definiti
     ):
         arguments = steps[name]["Arguments"]
         app = arguments["AppSpecification"]
-        command = {"ContainerArguments": ["baseline"]} if module == "monitor" else {}
+        command = {
+            "monitor": {"ContainerArguments": ["baseline"]},
+            "evaluate": {"ContainerArguments": ["--champion-group", config.champion_group]},
+        }.get(module, {})
         assert app == {
             "ImageUri": image,
             "ContainerEntrypoint": ["python3", "-m", f"{PACKAGE}.{module}"],
             **command,
         }
-        assert arguments["Environment"] == {"PYTHONPATH": definition.PROCESSING_CODE_DIR}
+        assert arguments["Environment"]["PYTHONPATH"] == definition.PROCESSING_CODE_DIR
         code_input = next(i for i in arguments["ProcessingInputs"] if i["InputName"] == "code")
         assert code_input["S3Input"]["S3Uri"] == files
         assert code_input["S3Input"]["LocalPath"] == definition.PROCESSING_CODE_DIR

@@ -3,6 +3,11 @@
     Preprocess -> Train -> Evaluate -> QualityGate -> Register (PendingManualApproval)
                         \\-> Baseline ---------------/      \\-> QualityGateFailed
 
+The quality gate registers a model that reaches the threshold and is not worse than the
+champion, the newest Approved version of the release branch's group: Evaluate scores both on
+the same test rows and records the comparison in evaluation.json (evaluate/core.py), and the
+registered version carries its summary in its metadata, for the person who approves it.
+
 Every job runs this package (see `code.py`) in a prebuilt image from `settings`: preprocess,
 evaluate and the drift baseline (`monitor baseline`) as processing jobs, train as a training
 job. The registered model package records both the evaluation (model quality) and the drift
@@ -46,7 +51,7 @@ from sagemaker.core.shapes import (
     ProcessingS3Input,
     ProcessingS3Output,
 )
-from sagemaker.core.workflow.conditions import ConditionGreaterThanOrEqualTo
+from sagemaker.core.workflow.conditions import ConditionEquals, ConditionGreaterThanOrEqualTo
 from sagemaker.core.workflow.execution_variables import ExecutionVariables
 from sagemaker.core.workflow.functions import Join, JsonGet
 from sagemaker.core.workflow.parameters import (
@@ -208,7 +213,9 @@ def build(
         values = [config.branch_root, ExecutionVariables.PIPELINE_EXECUTION_ID, step]
         return Join(on="/", values=[*values, output] if output else values)
 
-    def processing_step(name, module, image_uri, inputs, outputs, property_files=(), arguments=()):
+    def processing_step(
+        name, module, image_uri, inputs, outputs, property_files=(), arguments=(), env=None
+    ):
         """A processing job that runs `python3 -m <package>.<module>` with the code mounted."""
         processor = Processor(
             role=role_arn,
@@ -216,7 +223,7 @@ def build(
             instance_count=processing_count,
             instance_type=processing_type,
             entrypoint=["python3", "-m", f"{PACKAGE}.{module}"],
-            env={"PYTHONPATH": PROCESSING_CODE_DIR},
+            env={"PYTHONPATH": PROCESSING_CODE_DIR, **(env or {})},
             base_job_name=f"{names['pipeline_name']}-{name.lower()}",
             sagemaker_session=pipeline_session,
             tags=config.tags,
@@ -294,6 +301,9 @@ def build(
             _output("evaluation", run_uri("evaluate", "evaluation"), f"{PROCESSING_DIR}/evaluation")
         ],
         property_files=[report],
+        arguments=["--champion-group", config.champion_group],
+        # The champion is looked up in the pipeline's region, whatever the job's default.
+        env={"AWS_DEFAULT_REGION": config.region},
     )
     evaluation_dir = evaluate.properties.ProcessingOutputConfig.Outputs["evaluation"].S3Output.S3Uri
     baseline = processing_step(
@@ -312,6 +322,11 @@ def build(
     )
     baseline_dir = baseline.properties.ProcessingOutputConfig.Outputs["baseline"].S3Output.S3Uri
     metric = JsonGet(step_name=evaluate.name, property_file=report, json_path=METRIC_PATH)
+
+    def compared(field: str) -> JsonGet:
+        """A field of the champion comparison Evaluate wrote."""
+        path = f"{settings.COMPARISON_KEY}.{field}"
+        return JsonGet(step_name=evaluate.name, property_file=report, json_path=path)
 
     register = ModelStep(
         name="Register",
@@ -350,6 +365,8 @@ def build(
                 "git-commit": parameters["GitCommit"],
                 "codebuild-build-id": parameters["CodeBuildId"],
                 "pipeline-execution": ExecutionVariables.PIPELINE_EXECUTION_ARN,
+                "champion-package": compared("champion_package"),
+                "champion-comparison": compared("summary"),
             },
         ),
         retry_policies=RETRY_POLICIES[:1],
@@ -357,19 +374,24 @@ def build(
     gate_failed = FailStep(
         name="QualityGateFailed",
         error_message=Join(
-            on=" ",
+            on="",
             values=[
-                f"Quality gate failed: {settings.PRIMARY_METRIC}",
+                f"Quality gate failed: {settings.PRIMARY_METRIC} ",
                 metric,
-                "is below the threshold",
+                " against the threshold ",
                 threshold,
+                "; ",
+                compared("summary"),
                 "; the model was not registered.",
             ],
         ),
     )
     gate = ConditionStep(
         name="QualityGate",
-        conditions=[ConditionGreaterThanOrEqualTo(left=metric, right=threshold)],
+        conditions=[
+            ConditionGreaterThanOrEqualTo(left=metric, right=threshold),
+            ConditionEquals(left=compared("not_worse"), right=True),
+        ],
         if_steps=[register],
         else_steps=[gate_failed],
     )

@@ -220,9 +220,14 @@ def new_executor(
     config: settings.Settings,
     register: Callable[[str, dict], dict],
     preload: list[str],
+    registry_dir: Path,
+    job_environment: dict[str, str] | None = None,
     **options,
 ) -> Executor:
-    """An executor of `document` in `folder`, its execution id the folder's name."""
+    """An executor of `document` in `folder`, its execution id the folder's name.
+
+    Its jobs find the champion in the local registry at `registry_dir` (evaluate/champion.py).
+    """
     execution_id = folder.root.name
     pipeline = config.names["pipeline_name"]
     execution = Execution(
@@ -234,8 +239,19 @@ def new_executor(
             "PipelineName": pipeline,
         },
     )
+    job_environment = {
+        **(job_environment or {}),
+        settings.LOCAL_REGISTRY_VARIABLE: str(registry_dir.resolve()),
+    }
     return Executor(
-        document, folder, execution, interpreter_of, register, preload=preload, **options
+        document,
+        folder,
+        execution,
+        interpreter_of,
+        register,
+        preload=preload,
+        job_environment=job_environment,
+        **options,
     )
 
 
@@ -271,7 +287,9 @@ def run(
     executor = None
     try:
         stage(folder, data, parameters["InputDataUri"], bundle, config.branch_root)
-        executor = new_executor(document, folder, parameters, config, register, preload, log=show)
+        executor = new_executor(
+            document, folder, parameters, config, register, preload, registry_dir, log=show
+        )
         # The batch prediction after registration imports them here: done while the jobs run.
         threading.Thread(target=import_all, args=(preload,), daemon=True).start()
         records = executor.run()
@@ -356,6 +374,7 @@ def report(result: RunResult) -> None:
     package = json.loads((result.registered_dir / registry.PACKAGE_FILE).read_text())
     value = metric_from_report(evaluation)
     print(f"\nrun-local: {settings.PRIMARY_METRIC} = {value:.4f} (threshold {result.threshold})")
+    print(f"run-local: {evaluation[settings.COMPARISON_KEY]['summary']}")
     print(json.dumps(evaluation, indent=2))
     print(f"model:       {result.model_dir}")
     print(f"evaluation:  {result.report_path}")
