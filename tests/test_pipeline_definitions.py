@@ -43,8 +43,9 @@ def test_definition_builds_for_each_combination(render, project_python, answers)
     # Every job runs in the framework's image: one image holds every job's library versions.
     for name in ("Preprocess", "Evaluate", "Baseline"):
         assert f"/{repository}:" in steps[name]["Arguments"]["AppSpecification"]["ImageUri"]
-    (condition,) = steps["QualityGate"]["Arguments"]["Conditions"]
-    assert condition["LeftValue"]["Std:JsonGet"]["Path"] == METRIC_PATHS[answers["problem_type"]]
+    threshold, champion = steps["QualityGate"]["Arguments"]["Conditions"]
+    assert threshold["LeftValue"]["Std:JsonGet"]["Path"] == METRIC_PATHS[answers["problem_type"]]
+    assert champion["LeftValue"]["Std:JsonGet"]["Path"] == "champion_comparison.not_worse"
     (register,) = steps["QualityGate"]["Arguments"]["IfSteps"]
     serving_image = register["Arguments"]["InferenceSpecification"]["Containers"][0]["Image"]
     assert f"/{repository}:" in serving_image
