@@ -254,6 +254,76 @@ def test_batch_command_writes_predictions_beside_the_rows(tmp_path, model_dir, s
     assert set(records[0]) == {*splits["test"].columns, *prediction_columns}
 
 
+def scored_lines(tmp_path, model_dir, text: str) -> list[str]:
+    source, target = tmp_path / "in.csv", tmp_path / "out.csv"
+    source.write_text(text)
+    args = ["--model-dir", model_dir, "--input", source, "--output", target]
+    assert predict([str(arg) for arg in args]) == 0
+    return target.read_text().splitlines()
+
+
+def test_batch_keeps_every_line_as_written_in_order_with_its_predictions(
+    tmp_path, model, model_dir, splits
+):
+    ids = [f"{number:07d}" for number in range(len(splits["test"]))]
+    test = splits["test"].astype(str).assign(customer_id=ids)
+    lines = test.to_csv(index=False).splitlines()
+    scored = scored_lines(tmp_path, model_dir, "\n".join(lines) + "\n")
+    assert len(scored) == len(lines)
+    expected = predict_fn(test.to_dict("records"), model)
+    assert scored[0] == ",".join([lines[0], *expected[0]])
+    for line, output, prediction in zip(lines[1:], scored[1:], expected, strict=True):
+        values = output.removeprefix(line + ",").split(",")
+        assert output.startswith(line + ",")  # "0000042" stays "0000042", 1.50 stays 1.50
+        assert [float(value) for value in values] == pytest.approx(list(prediction.values()))
+
+
+def test_batch_reads_a_quoted_file_as_the_same_rows(tmp_path, model_dir, splits):
+    plain = splits["test"].to_csv(index=False)
+    quoted = splits["test"].to_csv(index=False, quoting=csv.QUOTE_ALL)
+    plain_lines, quoted_lines = (scored_lines(tmp_path, model_dir, t) for t in (plain, quoted))
+    assert len(plain_lines) == len(quoted_lines) == len(splits["test"]) + 1
+    for plain_line, quoted_line in zip(plain_lines[1:], quoted_lines[1:], strict=True):
+        assert float(plain_line.split(",")[-1]) == float(quoted_line.split(",")[-1])
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("NA", '"NA" is not a number'),
+        ("True", '"True" is not a number'),
+        ("1e999", '"1e999" is not finite'),
+    ],
+)
+def test_batch_refuses_what_the_endpoint_refuses(
+    tmp_path, model_dir, splits, capsys, value, problem
+):
+    test = splits["test"].astype(object)
+    test.iloc[4, test.columns.get_loc(schema.FEATURES[0])] = value
+    assert run_batch(tmp_path, model_dir, test.to_csv(index=False)) == 2
+    assert f"line 6, column {schema.FEATURES[0]!r}: {problem}" in one_line_error(capsys)
+
+
+def test_batch_reads_blank_and_nan_as_missing_values(tmp_path, model_dir, splits):
+    test = splits["test"].astype(object)
+    test.iloc[0, test.columns.get_loc(schema.FEATURES[0])] = ""
+    test.iloc[1, test.columns.get_loc(schema.FEATURES[0])] = "nan"
+    assert len(scored_lines(tmp_path, model_dir, test.to_csv(index=False))) == len(test) + 1
+
+
+@pytest.mark.parametrize("line", ["", ",".join(["1"] * 30)])
+def test_batch_refuses_a_line_of_another_width_naming_it(tmp_path, model_dir, splits, capsys, line):
+    rows = splits["test"].to_csv(index=False).splitlines()
+    text = "\n".join([*rows, line, rows[-1]]) + "\n"  # the odd line is not the last
+    assert run_batch(tmp_path, model_dir, text) == 2
+    assert f"line {len(rows) + 1} has " in one_line_error(capsys)
+
+
+def test_batch_refuses_a_header_without_rows(tmp_path, model_dir, splits, capsys):
+    assert run_batch(tmp_path, model_dir, ",".join(splits["test"].columns) + "\n") == 2
+    assert "a header but no rows" in one_line_error(capsys)
+
+
 def run_batch(tmp_path, model_dir, text: str, encoding: str = "utf-8") -> int:
     source = tmp_path / "in.csv"
     source.write_text(text, encoding=encoding)
@@ -322,7 +392,7 @@ def test_batch_command_refuses_a_file_that_is_not_utf8(tmp_path, model_dir, spli
 
 
 def test_batch_command_refuses_a_line_that_is_not_csv(tmp_path, model_dir, splits, capsys):
-    text = splits["test"].to_csv(index=False) + "x" * 200_000 + "\n"
+    text = splits["test"].to_csv(index=False) + '"' + "x" * 200_000 + '"\n'
     assert run_batch(tmp_path, model_dir, text) == 2
     assert f"line {len(splits['test']) + 2} is not valid CSV" in one_line_error(capsys)
 

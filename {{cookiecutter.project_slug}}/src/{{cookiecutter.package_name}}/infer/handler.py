@@ -217,9 +217,7 @@ def _row_values(row, number: int, features: tuple[str, ...]) -> list[float]:
             number,
             f"has {len(row)} values; the model expects {len(features)}: " + ", ".join(features),
         )
-    values = [
-        _feature_value(value, number, name) for value, name in zip(row, features, strict=True)
-    ]
+    values = [feature_value(value, number, name) for value, name in zip(row, features, strict=True)]
     if all(math.isnan(value) for value in values):
         raise InvalidRowError(
             number, "every value is blank or missing; send at least one feature value"
@@ -227,7 +225,7 @@ def _row_values(row, number: int, features: tuple[str, ...]) -> list[float]:
     return values
 
 
-def _feature_value(value, row: int, feature: str) -> float:
+def feature_value(value, row: int, feature: str) -> float:
     """One feature value as a float; blank, null and "nan" are missing values (NaN)."""
     if value is None or (isinstance(value, str) and not value.strip()):
         return math.nan
@@ -269,14 +267,22 @@ def predict_fn(rows: list, model: Model) -> list[dict]:
     return answers(model, predict_array(model, feature_matrix(rows, model.features)))
 
 
+def prediction_columns(model: Model, scores) -> dict:
+    """The model's scores (predict_array) as the answer's columns: `label` and `probability`,
+    or `prediction` for regression; each an array, one value per row."""
+    import numpy as np
+
+    scores = np.asarray(scores, dtype=float)  # XGBoost's float32, written as the endpoint does
+    if model.problem_type == "binary_classification":
+        return {"label": (scores >= DECISION_THRESHOLD).astype(int), "probability": scores}
+    return {"prediction": scores}
+
+
 def answers(model: Model, scores) -> list[dict]:
     """The model's scores (predict_array) as the endpoint answers them, one dict per row."""
-    if model.problem_type == "binary_classification":
-        return [
-            {"label": int(score >= DECISION_THRESHOLD), "probability": float(score)}
-            for score in scores
-        ]
-    return [{"prediction": float(score)} for score in scores]
+    columns = prediction_columns(model, scores)
+    rows = zip(*(column.tolist() for column in columns.values()), strict=True)
+    return [dict(zip(columns, row, strict=True)) for row in rows]
 
 
 def output_fn(predictions: list[dict], accept: str) -> tuple[str, str]:
