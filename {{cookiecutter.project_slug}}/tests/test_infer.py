@@ -22,6 +22,7 @@ from {{ cookiecutter.package_name }}.infer.handler import (
     InvalidRequestError,
     InvalidRowError,
 )
+from {{ cookiecutter.package_name }}.pipeline.executor import pack
 
 
 @pytest.fixture(scope="module")
@@ -399,6 +400,109 @@ def test_batch_command_without_a_model_says_so(tmp_path, capsys):
     assert exit_info.value.code == 2
     assert "no model bundle" in capsys.readouterr().err
     assert not (tmp_path / "o.csv").exists()
+
+
+@pytest.fixture
+def batch(tmp_path, splits):
+    """A batch folder as files land in S3: two CSV files (one in a subfolder, with an id column
+    the model does not use) and a marker file."""
+    folder = tmp_path / "batch"
+    (folder / "region-b").mkdir(parents=True)
+    test = splits["test"]
+    test.head(30).to_csv(folder / "part-1.csv", index=False)
+    ids = [f"c{number:05d}" for number in range(len(test) - 30)]
+    test.iloc[30:].assign(customer_id=ids).to_csv(folder / "region-b" / "part-2.csv", index=False)
+    (folder / "_SUCCESS").write_text("")
+    return folder
+
+
+def score_batch_command(model_dir, source, output_dir, *extra) -> int:
+    args = ["--model-dir", model_dir, "--input", source, "--output-dir", output_dir, *extra]
+    return predict([str(arg) for arg in args])
+
+
+def test_a_batch_folder_is_scored_file_by_file_with_its_manifest(
+    tmp_path, model, model_dir, batch, splits
+):
+    output = tmp_path / "scored"
+    recorded = ["--model-package-arn", "arn:aws:sagemaker:r:1:model-package/g/3"]
+    recorded += ["--model-package-version", "3", "--code-digest", "abc123"]
+    recorded += ["--input-uri", "s3://bucket/input/2026-12-01/"]
+    assert score_batch_command(model_dir, batch, output, *recorded) == 0
+    files = sorted(path.relative_to(output).as_posix() for path in output.rglob("*.*"))
+    assert files == ["manifest.json", "part-1.csv", "region-b/part-2.csv"]
+    for name in ("part-1.csv", "region-b/part-2.csv"):
+        lines = (batch / name).read_text().splitlines()
+        scored = (output / name).read_text().splitlines()
+        assert len(scored) == len(lines)  # one output row per input row, in order
+        expected = predict_fn(list(csv.DictReader(lines)), model)
+        assert scored[0] == ",".join([lines[0], *expected[0]])
+        for line, output_line in zip(lines[1:], scored[1:], strict=True):
+            assert output_line.startswith(line + ",")
+    manifest = json.loads((output / "manifest.json").read_text())
+    assert manifest["model_package_arn"] == recorded[1]
+    assert manifest["model_package_version"] == 3 and manifest["code_digest"] == "abc123"
+    assert manifest["input"] == "s3://bucket/input/2026-12-01/"
+    rows = {"part-1.csv": 30, "region-b/part-2.csv": len(splits["test"]) - 30}
+    assert {item["file"]: (item["rows_in"], item["rows_out"]) for item in manifest["files"]} == {
+        name: (count, count) for name, count in rows.items()
+    }
+    assert manifest["rows_in"] == manifest["rows_out"] == len(splits["test"])
+
+
+def test_a_bad_line_in_a_batch_names_the_file_and_leaves_no_output(
+    tmp_path, model_dir, batch, capsys
+):
+    late = batch / "region-b" / "part-2.csv"  # scored after part-1.csv, which was written
+    lines = late.read_text().splitlines()
+    lines[5] = lines[5].replace(lines[5].split(",")[0], "abc", 1)
+    late.write_text("\n".join(lines) + "\n")
+    output = tmp_path / "scored"
+    arguments = ("--input-uri", "s3://bucket/input/2026-12-01/")
+    with pytest.raises(SystemExit) as exit_info:
+        score_batch_command(model_dir, batch, output, *arguments)
+    assert exit_info.value.code == 2
+    error = one_line_error(capsys)
+    assert "s3://bucket/input/2026-12-01/region-b/part-2.csv: line 6, column " in error
+    assert not [path for path in output.rglob("*") if path.is_file()]
+
+
+@pytest.mark.parametrize(
+    ("arrange", "problem"),
+    [
+        (lambda batch: (batch / "notes.txt").write_text("x"), "notes.txt is not a CSV file"),
+        (lambda batch: shutil.rmtree(batch) or batch.mkdir(), "holds no CSV file"),
+    ],
+)
+def test_a_batch_of_anything_but_csv_files_is_refused(
+    tmp_path, model_dir, batch, capsys, arrange, problem
+):
+    arrange(batch)
+    with pytest.raises(SystemExit) as exit_info:
+        score_batch_command(model_dir, batch, tmp_path / "scored")
+    assert exit_info.value.code == 2
+    assert f"{batch}: {problem}" in one_line_error(capsys)
+
+
+def test_a_batch_never_overwrites_an_earlier_output(tmp_path, model_dir, batch, capsys):
+    output = tmp_path / "scored"
+    assert score_batch_command(model_dir, batch, output) == 0
+    before = {path: path.read_bytes() for path in output.rglob("*") if path.is_file()}
+    with pytest.raises(SystemExit) as exit_info:
+        score_batch_command(model_dir, batch, output)
+    assert exit_info.value.code == 2
+    assert "already holds files; score into an empty folder" in one_line_error(capsys)
+    assert {path: path.read_bytes() for path in output.rglob("*") if path.is_file()} == before
+
+
+def test_a_batch_reads_the_model_as_a_job_receives_it(tmp_path, model_dir, batch):
+    archive_dir = tmp_path / "model"  # SageMaker's model.tar.gz, as a processing input
+    pack(model_dir, archive_dir / "model.tar.gz")
+    assert score_batch_command(archive_dir, batch, tmp_path / "from-archive") == 0
+    assert score_batch_command(model_dir, batch, tmp_path / "from-folder") == 0
+    for name in ("part-1.csv", "region-b/part-2.csv"):
+        scored = (tmp_path / "from-archive" / name).read_bytes()
+        assert scored == (tmp_path / "from-folder" / name).read_bytes()
 
 
 def test_importing_the_handler_loads_no_heavy_library():

@@ -12,7 +12,7 @@ rewritten by it. Both give one output line per input line, or an error naming th
 import csv
 import io
 import itertools
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from .handler import (
@@ -25,9 +25,81 @@ from .handler import (
     prediction_columns,
 )
 
+# What a batch's output folder holds beside the scored files: what was scored, with what.
+MANIFEST_FILE = "manifest.json"
 
-def score_file(model: Model, source: Path, target: Path) -> int:
-    """Write `source`'s lines with the model's predictions to `target`; the rows scored.
+
+class FileScoringError(InvalidRequestError):
+    """One file of a batch could not be scored; the message names the file (and line)."""
+
+    def __init__(self, name: str, error: InvalidRequestError):
+        problem = located(error) if isinstance(error, InvalidRowError) else str(error)
+        super().__init__(f"{name}: {problem}")
+
+
+def batch_files(source: Path) -> list[Path]:
+    """The CSV files of a batch: `source` itself, or every *.csv under the folder, in name order.
+
+    Names starting with "_" or "." are markers or hidden files (Spark's _SUCCESS, say) and are
+    left out; any other file is refused, so that no data is skipped without a word.
+    """
+    if source.is_file():
+        return [source]
+    if not source.is_dir():
+        raise InvalidRequestError("no such file or folder")
+    found, others = [], []
+    for path in sorted(source.rglob("*")):
+        if not path.is_file() or path.name.startswith(("_", ".")):
+            continue
+        (found if path.suffix.lower() == ".csv" else others).append(path)
+    if others:
+        raise InvalidRequestError(
+            f"{others[0].relative_to(source)} is not a CSV file; a batch holds *.csv files only"
+            " (names starting with _ or . are skipped)"
+        )
+    if not found:
+        raise InvalidRequestError("holds no CSV file; put the batch's *.csv files there")
+    return found
+
+
+def score_batch(
+    model: Model, source: Path, output_dir: Path, name_of: Callable[[Path], str] = str
+) -> list[dict]:
+    """Score each CSV file of `source` into the same name under `output_dir`; per file, its
+    name and the rows in and out. `name_of` names an input in messages (its S3 URI, say).
+
+    A batch is scored whole or not at all: on an error the files written are removed, and a
+    FileScoringError names the file and line. An output folder that holds files is refused
+    before anything is scored, so no earlier batch is overwritten.
+    """
+    files = batch_files(source)
+    if output_dir.is_dir() and any(path.is_file() for path in output_dir.rglob("*")):
+        raise FileExistsError(f"{output_dir} already holds files; score into an empty folder")
+    scored, written = [], []
+    try:
+        for path in files:
+            relative = path.relative_to(source) if source.is_dir() else Path(path.name)
+            written.append(output_dir / relative)
+            try:
+                rows_in, rows_out = score_file(model, path, written[-1])
+            except InvalidRequestError as error:
+                raise FileScoringError(name_of(path), error) from None
+            if rows_in != rows_out:
+                raise FileScoringError(
+                    name_of(path),
+                    InvalidRequestError(f"{rows_in} rows read but {rows_out} written"),
+                )
+            scored.append({"file": relative.as_posix(), "rows_in": rows_in, "rows_out": rows_out})
+    except BaseException:
+        for target in written:
+            target.unlink(missing_ok=True)
+        raise
+    return scored
+
+
+def score_file(model: Model, source: Path, target: Path) -> tuple[int, int]:
+    """Write `source`'s lines with the model's predictions to `target`; the rows read from
+    `source` and the rows written to `target`, which a caller checks are equal.
 
     Raises InvalidRequestError (InvalidRowError located by line) before `target` is opened.
     """
@@ -45,8 +117,8 @@ def score_file(model: Model, source: Path, target: Path) -> int:
         count, lines = score_lines(model, text)
     target.parent.mkdir(parents=True, exist_ok=True)
     with target.open("w") as output:
-        output.writelines(lines)
-    return count
+        records = sum(1 for line in lines if output.write(line))
+    return count, records - 1  # the header is not a row
 
 
 def score_lines(model: Model, text: str) -> tuple[int, Iterable[str]]:
@@ -134,17 +206,21 @@ def read_rows(text: str) -> tuple[list[str], list[dict[str, str]]]:
     return header, rows
 
 
+class _Echo:
+    """A file whose write returns the text: csv writers then return each record they make."""
+
+    def write(self, text: str) -> str:
+        return text
+
+
 def score_rows(model: Model, header: list[str], rows: list[dict[str, str]]) -> list[str]:
-    """Score rows through the endpoint's predict_fn: the CSV lines, predictions appended."""
+    """Score rows through the endpoint's predict_fn: the CSV records, predictions appended,
+    one text per row (a quoted value may hold a line break)."""
     predictions = predict_fn(rows, model)
     clashing(header, predictions[0])
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=[*header, *predictions[0]], lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(
-        {**row, **prediction} for row, prediction in zip(rows, predictions, strict=True)
-    )
-    return buffer.getvalue().splitlines(keepends=True)
+    writer = csv.DictWriter(_Echo(), fieldnames=[*header, *predictions[0]], lineterminator="\n")
+    records = zip(rows, predictions, strict=True)
+    return [writer.writeheader(), *(writer.writerow({**row, **score}) for row, score in records)]
 
 
 def check_columns(header: list[str], features: tuple[str, ...]) -> None:
