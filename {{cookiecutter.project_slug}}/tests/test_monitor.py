@@ -302,6 +302,35 @@ def test_batch_predictions_are_traffic_too(profile, local_run):
     assert prediction.verdict != drift.SKIPPED or result.rows < settings.DRIFT_MIN_ROWS
 
 
+def test_a_scored_batch_folder_is_checked_on_its_features_and_predictions(
+    profile, local_run, tmp_path
+):
+    header, *rows = local_run.predictions_path.read_text().splitlines()
+    (tmp_path / "batch" / "b").mkdir(parents=True)
+    (tmp_path / "batch" / "a.csv").write_text("\n".join([header, *rows[:10]]) + "\n")
+    with_ids = [f"{line},id{number}" for number, line in enumerate(rows[10:])]  # not a feature
+    (tmp_path / "batch" / "b" / "c.csv").write_text("\n".join([f"{header},id", *with_ids]))
+    (tmp_path / "batch" / "manifest.json").write_text("{}")  # what Score writes beside them
+    whole, batch = check(profile, local_run.predictions_path), check(profile, tmp_path / "batch")
+    assert batch.rows == whole.rows == len(rows)
+    assert [(c.check, c.feature, c.value) for c in batch.checks] == [
+        (c.check, c.feature, c.value) for c in whole.checks
+    ]
+
+
+def test_the_metrics_name_what_was_checked(profile, sample_captures, tmp_path, capsys):
+    result = check(profile, sample_captures["clean"])
+    moment = datetime(2026, 11, 30, tzinfo=UTC)
+    data = metrics.metric_data(result, ("PipelineName", "use-case-scoring"), moment)
+    assert {datum["Dimensions"][0]["Name"] for datum in data} == {"PipelineName"}
+    assert {datum["Dimensions"][0]["Value"] for datum in data} == {"use-case-scoring"}
+    (tmp_path / "baseline.json").write_text(json.dumps(profile))
+    arguments = ["check", "--capture", str(sample_captures["clean"]), "--metrics-namespace", "x"]
+    assert main([*arguments, "--baseline", str(tmp_path / "baseline.json")]) == 2
+    error = capsys.readouterr().err
+    assert "--metrics-namespace needs --endpoint-name or --pipeline-name" in error
+
+
 def test_the_distance_is_scipys_jensen_shannon_distance():
     from scipy.spatial.distance import jensenshannon
 
@@ -397,7 +426,8 @@ def test_the_scheduled_check_reads_s3_and_publishes_metrics(
 
 def test_metric_data_fits_put_metric_data(profile, sample_captures):
     result = check(profile, sample_captures["drifted"])
-    data = metrics.metric_data(result, "endpoint", datetime(2026, 11, 30, tzinfo=UTC))
+    moment = datetime(2026, 11, 30, tzinfo=UTC)
+    data = metrics.metric_data(result, ("EndpointName", "endpoint"), moment)
     score = next(datum for datum in data if datum["MetricName"] == "DriftScore")
     assert score["Value"] == pytest.approx(result.score) and score["Value"] > 1
     assert len(data) == 2 + len(schema.FEATURES) + 1

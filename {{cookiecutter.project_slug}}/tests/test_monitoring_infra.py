@@ -142,7 +142,7 @@ def test_alarms_watch_what_the_check_publishes_and_alert_the_topic():
     result = drift.DriftResult(checks=[], rows=0, requests_unread=0)
     published = {
         datum["MetricName"]: [d["Name"] for d in datum["Dimensions"]]
-        for datum in metrics.metric_data(result, "endpoint", datetime.now(UTC))
+        for datum in metrics.metric_data(result, ("EndpointName", "endpoint"), datetime.now(UTC))
     }
     topic = "AlertTopic"
     for name, metric in (("DriftAlarm", "DriftScore"), ("DriftCheckMissingAlarm", "RowsChecked")):

@@ -2,12 +2,14 @@
 
   baseline  profile the training split and the model's test predictions: baseline.json
             (the pipeline's Baseline step; the local run runs it too)
-  check     compare captured traffic with a baseline: drift.json and drift.html in a new
-            folder; with --metrics-namespace, publish the figures to CloudWatch (the
-            scheduled job in infra/monitoring.yml)
+  check     compare captured traffic, or a scored batch, with a baseline: drift.json and
+            drift.html in a new folder; with --metrics-namespace, publish the figures to
+            CloudWatch (the scheduled job in infra/monitoring.yml, the scoring pipeline's
+            DriftCheck step)
 
-`check` reads a capture file, a folder of them, a CSV file, or an S3 prefix of an endpoint's
-captures (then --until and --hours pick the period). Exit status: 0 checked (drift or not),
+`check` reads a capture file, a folder of them, a CSV file or a folder of them (a batch the
+scoring pipeline scored), or an S3 prefix of an endpoint's captures (then --until and --hours
+pick the period). Exit status: 0 checked (drift or not),
 1 drift found and --fail-on-drift given, 2 a problem to fix first (the message names it).
 """
 
@@ -71,8 +73,12 @@ def window(args) -> tuple[datetime, datetime] | None:
 def command_check(args) -> int:
     from . import baseline, capture, drift, metrics, report
 
-    if bool(args.metrics_namespace) != bool(args.endpoint_name):
-        raise aws.CommandError("--metrics-namespace and --endpoint-name go together; give both")
+    source = ("EndpointName", args.endpoint_name) if args.endpoint_name else None
+    source = ("PipelineName", args.pipeline_name) if args.pipeline_name else source
+    if args.metrics_namespace and not source:
+        raise aws.CommandError(
+            "--metrics-namespace needs --endpoint-name or --pipeline-name: what was checked"
+        )
     if args.capture.startswith("s3://") and args.hours is None:
         raise aws.CommandError("an s3:// capture needs --hours (and --until) to pick the period")
     threads.limit(PROGRAM)
@@ -103,7 +109,7 @@ def command_check(args) -> int:
 
         cloudwatch = boto3.client("cloudwatch", region_name=args.region)
         stamp = period[1] if period else datetime.now(UTC)
-        data = metrics.metric_data(result, args.endpoint_name, stamp)
+        data = metrics.metric_data(result, source, stamp)
         metrics.publish(cloudwatch, args.metrics_namespace, data)
     drifted = result.drifted
     verdict = f"drift in {len(drifted)} check(s)" if drifted else "no drift"
@@ -160,8 +166,14 @@ def argument_parser() -> argparse.ArgumentParser:
         help=f"default: a new folder in {settings.MONITORING_DIR}",
     )
     check.add_argument("--fail-on-drift", action="store_true", help="exit 1 when drift is found")
-    check.add_argument("--metrics-namespace", help="publish CloudWatch metrics here")
-    check.add_argument("--endpoint-name", help="the metrics' EndpointName dimension")
+    check.add_argument(
+        "--metrics-namespace", help="publish CloudWatch metrics here (empty: publish none)"
+    )
+    checked = check.add_mutually_exclusive_group()
+    checked.add_argument("--endpoint-name", help="the metrics' EndpointName dimension")
+    checked.add_argument(
+        "--pipeline-name", help="the metrics' PipelineName dimension (a scoring pipeline's)"
+    )
     check.add_argument("--region", help="for S3 and CloudWatch (default: the AWS configuration)")
     check.set_defaults(run=command_check)
     return parser

@@ -5,8 +5,9 @@ Two sources:
   under <DataCaptureUri><endpoint>/<variant>/yyyy/mm/dd/hh/. Each request is parsed by the
   serving handler's own rules (`infer.handler.input_fn`), in either content type, and each
   response gives the predictions.
-- A CSV file with a header: a column per feature, and the prediction columns that batch
-  prediction writes (`python -m <package>.infer`) and the target, if it has them.
+- CSV files with a header, one or a folder of them (a batch the scoring pipeline scored): a
+  column per feature, and the prediction columns that batch prediction writes
+  (`python -m <package>.infer`). Their other columns (ids, the target) are not checked.
 
 A line that is not a capture record stops the check, naming the file and line: the file is
 damaged, and a check of the rest would mislead. A request the endpoint could not parse either,
@@ -311,43 +312,53 @@ def _within(inference_time, window: tuple[datetime, datetime], where: str) -> bo
 
 
 def read_csv(path: Path, collector: _Collector) -> None:
-    """Add each row of a CSV file with a header; prediction columns give the predictions."""
+    """Add each row of a CSV file with a header (batch input or output): its feature columns,
+    and its predictions where batch prediction wrote them. Other columns (ids, the target) are
+    not what the model reads, and batch scoring keeps them: they are not checked."""
     collector.sources.append(str(path))
-    field = prediction_field()
-    # Not features: the target (of labelled data) and what batch prediction adds (infer).
-    outputs = {schema.TARGET, "label", "probability", "prediction"}
     try:
         with path.open(newline="", encoding="utf-8-sig") as file:
-            for line, row in enumerate(csv.DictReader(file), start=2):
-                if None in row or None in row.values():
+            reader = csv.reader(file)
+            header = next(reader, [])
+            missing = [name for name in collector.features if name not in header]
+            if missing:
+                raise CaptureError(f"{path}: no column for feature(s) {', '.join(missing)}")
+            positions = [header.index(name) for name in collector.features]
+            field = header.index(collector.field) if collector.field in header else None
+            for row in reader:
+                if len(row) != len(header):
                     raise CaptureError(
-                        f"{path}: line {line} has another number of fields than the header"
+                        f"{path}: line {reader.line_num} has {len(row)} fields but the header "
+                        f"has {len(header)}"
                     )
-                if row.get(field, "").strip():
+                collector.rows += 1
+                collector.raw.append([row[position] for position in positions])
+                if field is not None and row[field].strip():
                     try:
                         collector.predictions.append(float(row[field]))
                     except ValueError:
                         raise CaptureError(
-                            f"{path}: line {line}: {field} {row[field]!r} is not a number"
+                            f"{path}: line {reader.line_num}: {collector.field} {row[field]!r} "
+                            "is not a number"
                         ) from None
-                collector.add_row({key: value for key, value in row.items() if key not in outputs})
     except UnicodeDecodeError:
         raise CaptureError(f"{path}: not UTF-8 text; save it as UTF-8 CSV") from None
+    except csv.Error as error:
+        raise CaptureError(f"{path}: line {reader.line_num} is not valid CSV ({error})") from None
 
 
 def read(source: str, window=None, s3_client=None, workers: int = 1) -> Traffic:
-    """The traffic in a capture file, a folder of them (*.jsonl, recursively), a CSV file, or
-    an S3 prefix of capture files; `window` (since, until) keeps the requests made in it.
+    """The traffic in a capture file, a folder of them (*.jsonl, recursively), a CSV file or a
+    folder holding *.csv files, or an S3 prefix of capture files; `window` (since, until) keeps
+    the requests made in it.
 
     With `workers` above 1, that many processes each read a share of the lines (the scheduled
     job has its instance's CPUs to itself). S3 files are downloaded to a scratch folder first.
     """
-    if not source.startswith("s3://") and Path(source).suffix.lower() == ".csv":
-        path = Path(source)
-        if not path.is_file():
-            raise CaptureError(f"{path}: no such file")
+    if not source.startswith("s3://") and (csv_files := _csv_files(Path(source))):
         collector = _Collector()
-        read_csv(path, collector)
+        for path in csv_files:
+            read_csv(path, collector)
         return collector.traffic()
     with tempfile.TemporaryDirectory() as scratch:
         if source.startswith("s3://"):
@@ -366,6 +377,15 @@ def read(source: str, window=None, s3_client=None, workers: int = 1) -> Traffic:
 MIN_LINES_PER_WORKER = 10_000
 # A share of the lines: (file, its name in messages, first line, line after the last), from 0.
 Share = list[tuple[Path, str, int, int]]
+
+
+def _csv_files(path: Path) -> list[Path]:
+    """A CSV file, or the *.csv files of a folder (a scored batch): none for capture files."""
+    if path.suffix.lower() == ".csv":
+        if not path.is_file():
+            raise CaptureError(f"{path}: no such file")
+        return [path]
+    return sorted(path.rglob("*.csv")) if path.is_dir() else []
 
 
 def _local_files(path: Path) -> list[tuple[Path, str]]:

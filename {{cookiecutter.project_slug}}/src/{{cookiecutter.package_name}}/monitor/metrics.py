@@ -1,8 +1,9 @@
 """The drift check's CloudWatch metrics, which the alarms of infra/monitoring.yml watch.
 
-Per endpoint (dimension EndpointName): DriftScore (the largest statistic as a multiple of
-its threshold, so 1 or more is drift), RowsChecked, PredictionDrift, and FeatureDrift per
-feature (dimension Feature too), each a distribution distance.
+Per endpoint (dimension EndpointName) or scoring pipeline (dimension PipelineName): DriftScore
+(the largest statistic as a multiple of its threshold, so 1 or more is drift), RowsChecked,
+PredictionDrift, and FeatureDrift per feature (dimension Feature too), each a distribution
+distance.
 """
 
 from datetime import datetime
@@ -12,11 +13,13 @@ from .drift import DriftResult
 BATCH = 1000  # the most data points PutMetricData takes at once
 
 
-def metric_data(result: DriftResult, endpoint: str, timestamp: datetime) -> list[dict]:
-    endpoint_dimension = {"Name": "EndpointName", "Value": endpoint}
+def metric_data(result: DriftResult, source: tuple[str, str], timestamp: datetime) -> list[dict]:
+    """The data points of one check; `source` is the dimension naming what was checked, e.g.
+    ("EndpointName", <endpoint>)."""
+    source_dimension = {"Name": source[0], "Value": source[1]}
 
     def datum(name: str, value: float, unit: str = "None", feature: str | None = None) -> dict:
-        dimensions = [endpoint_dimension]
+        dimensions = [source_dimension]
         if feature is not None:
             dimensions.append({"Name": "Feature", "Value": feature})
         return {
