@@ -197,6 +197,8 @@ def derive_names(use_case: str, branch: str, account_id: str, region: str) -> di
     names = {
         "pipeline_name": Name(f"{use_case}{suffix}", SAGEMAKER_PIPELINE),
         "model_package_group": Name(f"{use_case}{suffix}", SAGEMAKER),
+        # The scoring pipeline (pipeline/scoring.py) of a branch's own batches.
+        "scoring_pipeline_name": Name(f"{use_case}-scoring{suffix}", SAGEMAKER_PIPELINE),
         "artifact_bucket": Name(bucket_name(use_case, account_id, region), S3_BUCKET),
         # CodePipeline's artifact store: the same length as the artifact bucket's name.
         "pipeline_bucket": Name(f"{use_case}-cd-{account_id}-{region}", S3_BUCKET),

@@ -1,6 +1,7 @@
 """Build, publish and run the SageMaker Pipeline (what CI calls; `run-local` runs it here).
 
-  definition  write the pipeline definition JSON (no AWS account needed)
+  definition  write the pipeline definition JSON (no AWS account needed); --pipeline scoring
+              writes the scoring pipeline's (scoring.py)
   diagram     draw the pipeline as a Mermaid flowchart, or refresh the README's copy
   upsert      upload the package, create or update the model package group and the pipeline
   start       start an execution; with --wait, follow it and fail unless it succeeds; with
@@ -60,11 +61,20 @@ def role_arn(given: str | None, config: settings.Settings, required: bool) -> st
     return arn
 
 
-def build(config: settings.Settings, arn: str, boto_session=None):
+# The pipelines the package defines: training (definition.py), and scoring (scoring.py).
+PIPELINES = ("training", "scoring")
+
+
+def build(config: settings.Settings, arn: str, boto_session=None, pipeline: str = "training"):
     """The pipeline object; imports the SageMaker SDK (slow) only when a command needs it."""
     from . import definition
 
     session = definition.session(config, boto_session)
+    if pipeline == "scoring":
+        from . import scoring
+
+        root = parameters.scoring_root(config)
+        return scoring.build(config, arn, root, pipeline_session=session)
     return definition.build(config, arn, code.collect(), session)
 
 
@@ -84,15 +94,16 @@ def write(text: str, output: Path | None) -> None:
     print(f"pipeline: wrote {output}", file=sys.stderr)
 
 
-def build_offline(config: settings.Settings, arn: str):
+def build_offline(config: settings.Settings, arn: str, pipeline: str = "training"):
     """Build for printing only. No request is made, so boto3 need not look for credentials on
     the EC2 metadata service: off EC2 each of the SDK's sessions would wait a second for it."""
     os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
-    return build(config, arn)
+    return build(config, arn, pipeline=pipeline)
 
 
 def command_definition(args, config) -> int:
-    pipeline = build_offline(config, role_arn(args.role_arn, config, required=False))
+    arn = role_arn(args.role_arn, config, required=False)
+    pipeline = build_offline(config, arn, args.pipeline)
     write(definition_json(pipeline), args.output)
     return 0
 
@@ -307,6 +318,9 @@ def argument_parser() -> argparse.ArgumentParser:
     definition.add_argument("--output", type=output_file, help="file to write (default: stdout)")
     definition.add_argument(
         "--role-arn", help=f"jobs' IAM role (default: ${settings.ROLE_ARN_VARIABLE})"
+    )
+    definition.add_argument(
+        "--pipeline", choices=PIPELINES, default=PIPELINES[0], help="which pipeline"
     )
     definition.set_defaults(run=command_definition)
 

@@ -165,7 +165,7 @@ def image(framework_and_version: tuple[str, str], region: str, scope: str = "tra
     return image_uris.retrieve(framework, region=region, version=version, image_scope=scope)
 
 
-def _input(name: str, source, local_path: str) -> ProcessingInput:
+def s3_input(name: str, source, local_path: str) -> ProcessingInput:
     return ProcessingInput(
         input_name=name,
         s3_input=ProcessingS3Input(
@@ -174,7 +174,7 @@ def _input(name: str, source, local_path: str) -> ProcessingInput:
     )
 
 
-def _output(name: str, destination, local_path: str) -> ProcessingOutput:
+def s3_output(name: str, destination, local_path: str) -> ProcessingOutput:
     return ProcessingOutput(
         output_name=name,
         s3_output=ProcessingS3Output(
@@ -228,7 +228,7 @@ def build(
             sagemaker_session=pipeline_session,
             tags=config.tags,
         )
-        code_input = _input("code", code_files, PROCESSING_CODE_DIR)
+        code_input = s3_input("code", code_files, PROCESSING_CODE_DIR)
         return ProcessingStep(
             name=name,
             step_args=processor.run(
@@ -243,9 +243,9 @@ def build(
         "Preprocess",
         "data",
         framework_image,
-        inputs=[_input("input", input_data, f"{PROCESSING_DIR}/input")],
+        inputs=[s3_input("input", input_data, f"{PROCESSING_DIR}/input")],
         outputs=[
-            _output(split, run_uri("preprocess", split), f"{PROCESSING_DIR}/output/{split}")
+            s3_output(split, run_uri("preprocess", split), f"{PROCESSING_DIR}/output/{split}")
             for split in SPLITS
         ],
     )
@@ -294,11 +294,13 @@ def build(
         "evaluate",
         framework_image,
         inputs=[
-            _input("model", model_data, f"{PROCESSING_DIR}/model"),
-            _input("test", split_uri["test"], f"{PROCESSING_DIR}/test"),
+            s3_input("model", model_data, f"{PROCESSING_DIR}/model"),
+            s3_input("test", split_uri["test"], f"{PROCESSING_DIR}/test"),
         ],
         outputs=[
-            _output("evaluation", run_uri("evaluate", "evaluation"), f"{PROCESSING_DIR}/evaluation")
+            s3_output(
+                "evaluation", run_uri("evaluate", "evaluation"), f"{PROCESSING_DIR}/evaluation"
+            )
         ],
         property_files=[report],
         arguments=["--champion-group", config.champion_group],
@@ -311,12 +313,12 @@ def build(
         "monitor",
         framework_image,
         inputs=[
-            _input("model", model_data, f"{PROCESSING_DIR}/model"),
-            _input("train", split_uri["train"], f"{PROCESSING_DIR}/train"),
-            _input("test", split_uri["test"], f"{PROCESSING_DIR}/test"),
+            s3_input("model", model_data, f"{PROCESSING_DIR}/model"),
+            s3_input("train", split_uri["train"], f"{PROCESSING_DIR}/train"),
+            s3_input("test", split_uri["test"], f"{PROCESSING_DIR}/test"),
         ],
         outputs=[
-            _output("baseline", run_uri("baseline", "baseline"), f"{PROCESSING_DIR}/baseline")
+            s3_output("baseline", run_uri("baseline", "baseline"), f"{PROCESSING_DIR}/baseline")
         ],
         arguments=["baseline"],
     )

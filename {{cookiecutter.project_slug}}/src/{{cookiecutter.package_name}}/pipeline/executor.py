@@ -665,10 +665,14 @@ class Executor:
         if not self.preload:
             return
         images = set()
-        for step in self.plan.steps.values():
+        for name, step in self.plan.steps.items():
             arguments = step.get("Arguments", {})
-            images.add(arguments.get("AppSpecification", {}).get("ImageUri"))
-            images.add(arguments.get("AlgorithmSpecification", {}).get("TrainingImage"))
+            for image in (
+                arguments.get("AppSpecification", {}).get("ImageUri"),
+                arguments.get("AlgorithmSpecification", {}).get("TrainingImage"),
+            ):
+                with contextlib.suppress(ExpressionError):  # a step's property: not known yet
+                    images.add(resolve(image, self.execution, name))
         for image in sorted(image for image in images if isinstance(image, str)):
             try:
                 python = self.interpreter_of(image)

@@ -112,8 +112,10 @@ def import_all(modules: list[str]) -> None:
             importlib.import_module(module)
 
 
-def cached_definition(config: settings.Settings, bundle: code.CodeBundle, cache_dir: Path) -> Path:
-    """Where the definition of this code, these settings and this SDK version is kept."""
+def cached_definition(
+    config: settings.Settings, bundle: code.CodeBundle, cache_dir: Path, pipeline: str = "training"
+) -> Path:
+    """Where the definition of this pipeline, code, settings and SDK version is kept."""
     try:
         sdk_version = metadata.version("sagemaker")
     except metadata.PackageNotFoundError:
@@ -123,22 +125,25 @@ def cached_definition(config: settings.Settings, bundle: code.CodeBundle, cache_
         ) from None
     from .__main__ import role_arn
 
-    key = repr((bundle.digest, config, role_arn(None, config, required=False), sdk_version))
+    arn = role_arn(None, config, required=False)
+    key = repr((pipeline, bundle.digest, config, arn, sdk_version))
     return cache_dir / f"{hashlib.sha256(key.encode()).hexdigest()}.json"
 
 
-def built_definition(config: settings.Settings, bundle: code.CodeBundle, cache_dir: Path) -> dict:
-    """The definition `upsert` would upload for this code and these settings, built once."""
+def built_definition(
+    config: settings.Settings, bundle: code.CodeBundle, cache_dir: Path, pipeline: str = "training"
+) -> dict:
+    """The definition of `pipeline` for this code and these settings, built once."""
     from .__main__ import build_offline, role_arn
 
-    cached = cached_definition(config, bundle, cache_dir)
+    cached = cached_definition(config, bundle, cache_dir, pipeline)
     if cached.is_file():
         return json.loads(cached.read_text())
     arn = role_arn(None, config, required=False)
-    print("run-local: building the pipeline definition (once per code and settings)")
+    print(f"building the {pipeline} pipeline's definition (once per code and settings)")
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Running within a PipelineSession")
-        text = build_offline(config, arn).definition()
+        text = build_offline(config, arn, pipeline).definition()
     cache_dir.mkdir(parents=True, exist_ok=True)
     partial = cached.with_name(f".{cached.name}.{uuid.uuid4().hex}")
     partial.write_text(text)
@@ -146,14 +151,19 @@ def built_definition(config: settings.Settings, bundle: code.CodeBundle, cache_d
     return json.loads(text)
 
 
-def stage(folder: RunFolder, data: Path, data_uri: str, bundle: code.CodeBundle, root: str):
-    """Put the data at `data_uri` and the code where `upsert` publishes it, in the run's S3."""
-    data_dir = folder.s3(data_uri.rstrip("/") + "/", "run-local")
+def stage_data(folder: RunFolder, data: Path, uri: str) -> None:
+    """Put a file, or a folder's files, under the S3 prefix `uri` of the run's S3."""
+    data_dir = folder.s3(uri.rstrip("/") + "/", "run-local")
     if data.is_dir():
         shutil.copytree(data, data_dir)
     else:
         data_dir.mkdir(parents=True)
         shutil.copyfile(data, data_dir / data.name)
+
+
+def stage(folder: RunFolder, data: Path, data_uri: str, bundle: code.CodeBundle, root: str):
+    """Put the data at `data_uri` and the code where `upsert` publishes it, in the run's S3."""
+    stage_data(folder, data, data_uri)
     archive = folder.s3(bundle.archive_uri(root), "run-local")
     files_dir = folder.s3(bundle.files_uri(root), "run-local")
     for path, content in bundle.files:
@@ -255,6 +265,25 @@ def new_executor(
     )
 
 
+def execute(run_dir: Path, start: Callable[[], Executor], user_files: Callable[[str], str]):
+    """Run the executor `start` stages and returns; its step records.
+
+    Any stop raises StoppedRunError, its message with `user_files` applied (the staged copies
+    named as the user's files); a run in which no step succeeded leaves no folder.
+    """
+    executor = None
+    try:
+        executor = start()
+        return executor.run()
+    except BaseException as error:
+        records = executor.records.values() if executor else []
+        ran = any(record["StepStatus"] == "Succeeded" for record in records)
+        if not ran:
+            shutil.rmtree(run_dir)
+        message = user_files(str(error))
+        raise StoppedRunError(error, run_dir if ran else None, message) from None
+
+
 def run(
     data: Path,
     runs_dir: Path,
@@ -284,25 +313,22 @@ def run(
         package = json.loads((version_dir / registry.PACKAGE_FILE).read_text())
         return {key: package[key] for key in ("ModelPackageArn", "ModelPackageVersion")}
 
-    executor = None
-    try:
+    def start() -> Executor:
         stage(folder, data, parameters["InputDataUri"], bundle, config.branch_root)
         executor = new_executor(
             document, folder, parameters, config, register, preload, registry_dir, log=show
         )
         # The batch prediction after registration imports them here: done while the jobs run.
         threading.Thread(target=import_all, args=(preload,), daemon=True).start()
-        records = executor.run()
-    except BaseException as error:
-        records = executor.records.values() if executor else []
-        ran = any(record["StepStatus"] == "Succeeded" for record in records)
-        if not ran:
-            shutil.rmtree(run_dir)
-        message = str(error)
+        return executor
+
+    def user_files(message: str) -> str:
         for staged in staged_data(document, folder):  # name the user's files, not their copies
             copy, original = (staged, data) if data.is_dir() else (staged / data.name, data)
             message = message.replace(str(copy), str(original))
-        raise StoppedRunError(error, run_dir if ran else None, message) from None
+        return message
+
+    records = execute(run_dir, start, user_files)
     [version_dir] = registered
     outputs = records["Preprocess"]["Properties"]["ProcessingOutputConfig"]["Outputs"]
     split_dirs = {
@@ -383,16 +409,16 @@ def report(result: RunResult) -> None:
     print(f"predictions: {result.predictions_path}")
 
 
-def stopped(error: StoppedRunError) -> int:
+def stopped(error: StoppedRunError, program: str = "run-local") -> int:
     """One line on why the run stopped, and its exit status."""
     cause = error.cause
     if isinstance(cause, KeyboardInterrupt):
         kept = f"kept what it wrote in {error.kept}" if error.kept else "wrote nothing"
-        print(f"run-local: interrupted; the run {kept}", file=sys.stderr)
+        print(f"{program}: interrupted; the run {kept}", file=sys.stderr)
         return 130  # 128 + SIGINT, as shells report Ctrl-C
     where = f" (run: {error.kept})" if error.kept else ""
     message = cause.message if isinstance(cause, FailStepError) else str(error)
-    print(f"run-local: {message}{where}", file=sys.stderr)
+    print(f"{program}: {message}{where}", file=sys.stderr)
     if isinstance(cause, JobFailedError) and cause.status == 2:
         return 2
     if isinstance(cause, ExecutionError):

@@ -1,7 +1,8 @@
-"""The pipeline's parameters: name, type, default and what a value must be.
+"""The pipelines' parameters: name, type, default and what a value must be.
 
 Standard library only: `definition.py` builds the SageMaker parameters from this list, and the
-command line checks `start --parameter Name=Value` against it before any AWS call.
+command line checks `start --parameter Name=Value` against it before any AWS call. The scoring
+pipeline (`scoring.py`) names the model version it scores with by parameters (ApprovedModel).
 """
 
 import re
@@ -9,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from .. import settings
+from .code import files_uri_of
 
 # What GitCommit and CodeBuildId say of an execution started by hand, not by the train build.
 NOT_FROM_CI = "local"
@@ -101,3 +103,61 @@ def check(name: str, value: str, config: settings.Settings) -> None:
         known[name].parse(value)
     except ParameterError as error:
         raise ParameterError(f"{name}: {error}") from None
+
+
+# The parameters that name the model version an execution scores with (ApprovedModel).
+MODEL_PARAMETERS = (
+    "ModelPackageArn",
+    "ModelPackageVersion",
+    "CodeDigest",
+    "ModelDataUrl",
+    "ImageUri",
+    "CodeUri",
+    "BaselineUri",
+)
+
+
+@dataclass(frozen=True)
+class ApprovedModel:
+    """What the scoring pipeline needs of a model version: its artifacts, image and record."""
+
+    package_arn: str
+    version: int
+    code_digest: str
+    model_data_url: str
+    image_uri: str
+    code_uri: str
+    baseline_uri: str
+
+    @classmethod
+    def of(cls, package: dict) -> "ApprovedModel":
+        """From a model package as DescribeModelPackage returns it (or the local registry)."""
+        [container] = package["InferenceSpecification"]["Containers"]
+        metrics = package["ModelMetrics"]
+        return cls(
+            package_arn=package["ModelPackageArn"],
+            version=package["ModelPackageVersion"],
+            code_digest=package["CustomerMetadataProperties"]["code-digest"],
+            model_data_url=container["ModelDataUrl"],
+            image_uri=container["Image"],
+            code_uri=files_uri_of(container["Environment"]["SAGEMAKER_SUBMIT_DIRECTORY"]),
+            baseline_uri=metrics["ModelDataQuality"]["Statistics"]["S3Uri"],
+        )
+
+    def parameters(self) -> dict[str, str]:
+        """The pipeline parameters that name this version."""
+        values = (
+            self.package_arn,
+            str(self.version),
+            self.code_digest,
+            self.model_data_url,
+            self.image_uri,
+            self.code_uri,
+            self.baseline_uri,
+        )
+        return dict(zip(MODEL_PARAMETERS, values, strict=True))
+
+
+def scoring_root(config: settings.Settings) -> str:
+    """Where this branch's batches are read and scored in the artifact bucket."""
+    return f"{config.branch_root}/scoring"

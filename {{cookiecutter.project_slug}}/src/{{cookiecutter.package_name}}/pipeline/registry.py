@@ -6,6 +6,8 @@
         model/              the model archive the request names, unpacked: what an endpoint loads
         evaluation.json     its ModelMetrics.ModelQuality statistics (the evaluation report)
         baseline.json       its ModelMetrics.ModelDataQuality statistics (the drift baseline)
+        sourcedir.tar.gz    the code archive its container serves with (SAGEMAKER_SUBMIT_DIRECTORY),
+                            which the scoring pipeline's jobs run (`make score`)
 
 Versions count up from 1 per group and are never reused; only their approval status changes,
 by hand, as in SageMaker (`aws sagemaker update-model-package`):
@@ -28,9 +30,11 @@ from pathlib import Path
 from .. import settings
 from ..monitor.baseline import BASELINE_FILE
 from ..options import positive_whole_number
+from .code import ARCHIVE_NAME
 
 PACKAGE_FILE = "model_package.json"
 MODEL_DIR = "model"
+CODE_ARCHIVE = ARCHIVE_NAME
 # What `approve` and `reject` set, as SageMaker names the statuses.
 DECISIONS = {"approve": settings.APPROVED, "reject": "Rejected"}
 
@@ -78,6 +82,8 @@ def register(
     [container] = request["InferenceSpecification"]["Containers"]
     with tarfile.open(path_of(container["ModelDataUrl"])) as archive:
         archive.extractall(version_dir / MODEL_DIR, filter="data")
+    code_archive = container["Environment"]["SAGEMAKER_SUBMIT_DIRECTORY"]
+    shutil.copyfile(path_of(code_archive), version_dir / CODE_ARCHIVE)
     metrics = request.get("ModelMetrics", {})
     for kind, name in (("ModelQuality", settings.REPORT_FILE), ("ModelDataQuality", BASELINE_FILE)):
         shutil.copyfile(path_of(metrics[kind]["Statistics"]["S3Uri"]), version_dir / name)
