@@ -229,8 +229,10 @@ def checkov_scan(checkov: Path, *targets: str) -> dict[str, int]:
 # problem type (the integration test's checks), not on the framework or the Python version, so
 # they run with the scikit-learn combinations and the rest of the suite runs everywhere.
 CI_TESTS = [
+    "tests/test_batch_infra.py",
     "tests/test_buildspecs.py",
     "tests/test_cicd_flow.py",
+    "tests/test_endpoint_infra.py",
     "tests/test_infra.py",
     "tests/test_monitoring_infra.py",
 ]

@@ -13,11 +13,26 @@ from pathlib import Path
 ANSWERS_JSON = r"""{{ cookiecutter | tojson }}"""
 
 SAMPLE_DATA = {"binary_classification": "breast_cancer.csv", "regression": "diabetes.csv"}
+# What each way of serving predictions alone deploys, and its tests: the other way's go.
+DEPLOYED_BY = {
+    "realtime": (
+        "infra/endpoint.yml",
+        "infra/monitoring.yml",
+        "tests/test_endpoint_infra.py",
+        "tests/test_monitoring_infra.py",
+    ),
+    "batch": ("infra/batch.yml", "tests/test_batch_infra.py"),
+}
 
 
 def prune(project_dir: Path, answers: dict) -> None:
-    """Delete the sample data the chosen problem type does not use, and the captured traffic
-    of the other problem type's or framework's model."""
+    """Delete the sample data the chosen problem type does not use, the captured traffic of the
+    other problem type's or framework's model, and the infrastructure of the way of serving
+    predictions (`inference`) not chosen."""
+    for inference, paths in DEPLOYED_BY.items():
+        if answers["inference"] not in (inference, "both"):
+            for path in paths:
+                (project_dir / path).unlink()
     for problem_type, file_name in SAMPLE_DATA.items():
         if problem_type != answers["problem_type"]:
             (project_dir / "data" / "sample" / file_name).unlink()

@@ -10,12 +10,17 @@ import harness
 
 # The default combination's suite runs in its own `make ci`, below.
 OTHER_COMBINATIONS = [answers for answers in harness.COMBINATIONS if answers != harness.COMBINATIONS[0]]
+# Each other way of serving predictions deploys its own infrastructure, with its own tests.
+INFERENCE_VARIANTS = [{"inference": inference} for inference in harness.CHOICES["inference"][1:]]
 
 
-@pytest.mark.parametrize("answers", OTHER_COMBINATIONS, ids=lambda answers: "-".join(answers.values()))
+@pytest.mark.parametrize(
+    "answers", OTHER_COMBINATIONS + INFERENCE_VARIANTS, ids=lambda answers: "-".join(answers.values())
+)
 def test_generated_suite_passes(render, project_python, answers):
-    with_ci_tests = answers["model_framework"] == "sklearn"  # see harness.CI_TESTS
-    python = project_python(answers["model_framework"])
+    framework = answers.get("model_framework", harness.DEFAULT_FRAMEWORK)
+    with_ci_tests = framework == "sklearn"  # see harness.CI_TESTS
+    python = project_python(framework)
     result = harness.run_suite(render(**answers), python, with_ci_tests=with_ci_tests)
     assert " passed" in result.stdout
     assert " failed" not in result.stdout and " skipped" not in result.stdout

@@ -1,6 +1,8 @@
-"""infra/ passes cfn-lint and checkov for every git provider, in one account and in three.
+"""infra/ passes cfn-lint and checkov for every git provider, in one account and in three, and
+for every way of serving predictions.
 
-infra/ depends on the git provider alone (and the accounts, as parameter defaults). cfn-lint
+infra/ depends on the git provider and on `inference` (and the accounts, as parameter
+defaults): each way of serving predictions deploys templates of its own. cfn-lint
 (no finding) and checkov (no failed check) each scan every variant's infra/ in one run, as the
 generated `make lint-infra` does: cfn-lint in the projects' region from the generated projects'
 environment, checkov from one of its own at the generated Makefile's pin (it pins an old boto3
@@ -23,11 +25,26 @@ THREE_ACCOUNTS = {
 }
 VARIANTS = [{"git_provider": provider} for provider in harness.CHOICES["git_provider"]]
 VARIANTS.append({"git_provider": "github", **THREE_ACCOUNTS})
-TEMPLATES = ["cicd.yml", "endpoint.yml", "monitoring.yml", "target-account.yml"]
+VARIANTS += [
+    {"git_provider": "github", "inference": inference, **THREE_ACCOUNTS}
+    for inference in harness.CHOICES["inference"][1:]
+]
+BOOTSTRAP = ["cicd.yml", "target-account.yml"]
+TEMPLATES = {
+    "realtime": sorted([*BOOTSTRAP, "endpoint.yml", "monitoring.yml"]),
+    "batch": sorted([*BOOTSTRAP, "batch.yml"]),
+    "both": sorted([*BOOTSTRAP, "batch.yml", "endpoint.yml", "monitoring.yml"]),
+}
 
 
 def variant_id(answers: dict) -> str:
-    return answers["git_provider"] + ("-three-accounts" if "prod_account_id" in answers else "")
+    accounts = "-three-accounts" if "prod_account_id" in answers else ""
+    inference = f"-{answers['inference']}" if "inference" in answers else ""
+    return answers["git_provider"] + accounts + inference
+
+
+def inference_of(variant: str) -> str:
+    return next((value for value in TEMPLATES if variant.endswith(f"-{value}")), "realtime")
 
 
 @pytest.fixture(scope="module")
@@ -43,8 +60,9 @@ def projects(tmp_path_factory):
 @pytest.mark.parametrize("variant", [variant_id(answers) for answers in VARIANTS[1:]])
 def test_generated_infra_and_flow_tests_pass(projects, project_python, variant):
     project = projects[variant]
-    assert sorted(path.name for path in (project / "infra").glob("*.yml")) == TEMPLATES
-    tests = ["tests/test_infra.py", "tests/test_cicd_flow.py", "tests/test_monitoring_infra.py"]
+    assert sorted(path.name for path in (project / "infra").glob("*.yml")) == TEMPLATES[inference_of(variant)]
+    tests = ["tests/test_infra.py", "tests/test_cicd_flow.py"]
+    tests += sorted(str(path.relative_to(project)) for path in (project / "tests").glob("test_*_infra.py"))
     command = [str(project_python()), "-m", "pytest", "-q", "-p", "no:cacheprovider", *tests]
     suite = subprocess.run(command, cwd=project, capture_output=True, text=True)
     assert suite.returncode == 0, suite.stdout[-4000:]
@@ -56,7 +74,7 @@ def test_cfn_lint_finds_nothing_in_any_variant(projects, project_python):
     command = [str(project_python().parent / "cfn-lint"), *templates, "--regions", harness.OPTIONS["aws_region"]]
     lint = subprocess.run(command, capture_output=True, text=True)
     assert lint.returncode == 0, lint.stdout[-4000:] + lint.stderr[-2000:]
-    assert len(templates) == len(TEMPLATES) * len(VARIANTS)
+    assert len(templates) == sum(len(TEMPLATES[inference_of(variant)]) for variant in projects)
 
 
 def test_checkov_finds_no_failed_check_in_any_variant(projects, checkov):

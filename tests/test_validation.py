@@ -39,6 +39,10 @@ INVALID = {
     # cookiecutter itself refuses unknown choices on the command line; replay files reach the hook.
     "problem-type-unknown": ({"problem_type": "multiclass"}, "problem_type 'multiclass': not supported"),
     "framework-unknown": ({"model_framework": "pytorch"}, "model_framework 'pytorch': not supported; choose one"),
+    "inference-unknown": (
+        {"inference": "streaming"},
+        "inference 'streaming': not supported; choose one of realtime, batch, both",
+    ),
     "init-git-other": ({"_init_git": "maybe"}, "_init_git 'maybe': use 'yes' or 'no'"),
     "sagemaker-projects-other": ({"_sagemaker_projects": "1"}, "_sagemaker_projects '1': use 'yes' or 'no'"),
 }
@@ -55,7 +59,7 @@ def test_invalid_answers_are_refused_and_nothing_is_left(tmp_path, capfd, answer
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.parametrize("option", ["problem_type", "model_framework"])
+@pytest.mark.parametrize("option", ["problem_type", "model_framework", "inference"])
 def test_unknown_choice_on_the_command_line_is_refused(tmp_path, option):
     with pytest.raises(ValueError, match="choices are"):
         harness.render(tmp_path, **{option: "unknown"})

@@ -98,13 +98,13 @@ class DelayingProxy:
         proxy = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
+            def forward(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 if self.path.endswith("/invocations") and proxy.delayed < slow:
                     proxy.delayed += 1
                     time.sleep(delay)
                 connection = http.client.HTTPConnection("127.0.0.1", target_port, timeout=30)
-                connection.request("POST", self.path, body, dict(self.headers))
+                connection.request(self.command, self.path, body, dict(self.headers))
                 response = connection.getresponse()
                 payload = response.read()
                 self.send_response(response.status)
@@ -114,6 +114,9 @@ class DelayingProxy:
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
                 self.wfile.write(payload)
+
+            # http.server's names; every other request (S3's, SageMaker's) passes as it came.
+            do_GET = do_HEAD = do_POST = do_PUT = do_DELETE = forward  # noqa: N815
 
             def log_message(self, *_):  # keep the test output clean
                 pass

@@ -2,9 +2,12 @@
 
 `load` parses a template with cfn-lint's decoder (which knows !Ref, !Sub and the rest);
 `resolve` evaluates Ref, Fn::Sub, Fn::If and Fn::GetAtt of a value with given parameters, so a
-test can assert the ARNs and names a stack would really create.
+test can assert the ARNs and names a stack would really create. `delivered` tells which events
+an EventBridge rule's pattern lets through, by delivering them (moto decides nothing in
+test_event_pattern).
 """
 
+import json
 import re
 from pathlib import Path
 
@@ -76,3 +79,59 @@ def created_resources(template: dict, parameters: dict) -> dict[str, dict]:
         if "Condition" not in resource
         or condition_holds(resource["Condition"], parameters, template)
     }
+
+
+def configuration_problems(template: dict, given: dict) -> list[str]:
+    """Why the template configuration parameters `given` would not fit `template`: a required
+    parameter missing, one the template lacks, a value that is not text or not allowed."""
+    specs = template["Parameters"]
+    problems = [f"{name} is missing" for name, spec in specs.items() if "Default" not in spec]
+    problems = [problem for problem in problems if problem.split()[0] not in given]
+    for name, value in given.items():
+        spec = specs.get(name)
+        if spec is None:
+            problems.append(f"{name}: the template has no such parameter")
+        elif not isinstance(value, str):
+            problems.append(f"{name}: template configurations hold strings, not {value!r}")
+        elif value not in spec.get("AllowedValues", [value]):
+            problems.append(f"{name}={value} is not one of {spec['AllowedValues']}")
+        elif spec["Type"] == "Number":
+            low, high = spec.get("MinValue", float("-inf")), spec.get("MaxValue", float("inf"))
+            if not low <= float(value) <= high:
+                problems.append(f"{name}={value} is not from {low} to {high}")
+    return problems
+
+
+def defaults(template: dict) -> dict:
+    return {key: spec.get("Default") for key, spec in template["Parameters"].items()}
+
+
+def alarm_event(alarm_arn: str, state: str) -> dict:
+    name = alarm_arn.rpartition(":")[2]
+    detail = {"alarmName": name, "state": {"value": state}, "previousState": {"value": "OK"}}
+    return {
+        "Source": "aws.cloudwatch",
+        "DetailType": "CloudWatch Alarm State Change",
+        "Resources": [alarm_arn],
+        "Detail": json.dumps(detail),
+    }
+
+
+def delivered(events, sqs, pattern: dict, sent: list[dict]) -> list[str]:
+    """The alarm names of the `sent` events that a rule of `pattern` delivers to a queue."""
+    queue = sqs.create_queue(QueueName=f"q{abs(hash(json.dumps(pattern)))}")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    rule = f"r{abs(hash(queue))}"
+    events.put_rule(Name=rule, EventPattern=json.dumps(pattern))
+    events.put_targets(Rule=rule, Targets=[{"Id": "queue", "Arn": arn}])
+    assert events.put_events(Entries=sent)["FailedEntryCount"] == 0
+    received = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", [])
+    return [
+        (
+            json.loads(m["Body"])["detail"]["alarmName"],
+            json.loads(m["Body"])["detail"]["state"]["value"],
+        )
+        for m in received
+    ]

@@ -144,14 +144,19 @@ def test_deploy_goes_staging_then_test_then_a_person_then_prod(resources):
         "GIT_COMMIT": "#{SourceVariables.CommitId}",
         "REDEPLOY": "#{variables.Redeploy}",
     }
+    # The endpoint first, then its monitoring against the model it now serves; then the batch
+    # scoring, whose alert topic the monitoring stack makes where there is one.
+    endpoint = [
+        ("endpoint.yml", "endpoint_stack", ""),
+        ("monitoring.yml", "monitoring_stack", "-monitoring"),
+    ]
+    scoring = [("batch.yml", "batch_stack", "-batch")]
+    deployed = endpoint * settings.DEPLOYS_ENDPOINT + scoring * settings.DEPLOYS_SCORING
     for stage, account in (("Staging", STAGING), ("Prod", PROD)):
-        # The endpoint first, then its monitoring against the model it now serves.
-        endpoint, monitoring = sorted(actions[stage], key=lambda action: action["RunOrder"])
-        assert (endpoint["RunOrder"], monitoring["RunOrder"]) == (1, 2)
-        for action, template, stack, configuration in (
-            (endpoint, "endpoint.yml", "endpoint_stack", f"{stage.lower()}.json"),
-            (monitoring, "monitoring.yml", "monitoring_stack", f"{stage.lower()}-monitoring.json"),
-        ):
+        ordered = sorted(actions[stage], key=lambda action: action["RunOrder"])
+        assert [action["RunOrder"] for action in ordered] == list(range(1, len(deployed) + 1))
+        for action, (template, stack, part) in zip(ordered, deployed, strict=True):
+            configuration = f"{stage.lower()}{part}.json"
             settings_ = action["Configuration"]
             assert action["ActionTypeId"]["Provider"] == "CloudFormation"
             assert action["RoleArn"] == CONFIG.role_arn(account, "deploy_role")
@@ -163,7 +168,7 @@ def test_deploy_goes_staging_then_test_then_a_person_then_prod(resources):
         [branches] = push_branches(deploy)
         assert branches == {"Includes": ["main"]}
         paths = deploy["Triggers"][0]["GitConfiguration"]["Push"][0]["FilePaths"]["Includes"]
-        assert paths == ["infra/endpoint.yml", "infra/monitoring.yml", "infra/stages/**"]
+        assert paths == [f"infra/{template}" for template, _, _ in deployed] + ["infra/stages/**"]
 
 
 def test_only_codebuild_reads_a_clone_ref_source(resources):

@@ -3,15 +3,19 @@
 cfn-lint and checkov check them in `make lint-infra` (which `make test` runs first).
 """
 
-import json
-import math
 import re
 
 import pytest
-from cfn_templates import INFRA_DIR, TEMPLATES, created_resources, load, pseudo_parameters
+from cfn_templates import (
+    INFRA_DIR,
+    TEMPLATES,
+    created_resources,
+    load,
+    pseudo_parameters,
+)
 
 from {{ cookiecutter.package_name }} import naming, settings
-from {{ cookiecutter.package_name }}.deploy import release, stacks
+from {{ cookiecutter.package_name }}.deploy import stacks
 
 # Properties that name a resource AWS creates: each must be a parameter, never typed here.
 NAME_PROPERTIES = {
@@ -131,42 +135,6 @@ def test_every_name_fits_aws_limits_at_the_longest_use_case():
     assert len(naming.connection_name("x" * longest)) <= naming.CONNECTION.max_length
 
 
-@pytest.mark.parametrize("stage", naming.STAGES)
-def test_stage_configurations_fit_the_endpoint_template(stage):
-    endpoint = load("endpoint.yml")["Parameters"]
-    package = {
-        "ModelPackageArn": "arn:aws:sagemaker:us-east-1:111111111111:model-package/g/3",
-        "ModelPackageVersion": 3,
-    }
-    configuration = release.stage_configuration(MAIN, stage, package, "0" * 40, settings.STAGES_DIR)
-    values = configuration["Parameters"]
-    assert {name for name, spec in endpoint.items() if "Default" not in spec} <= set(values)
-    assert set(values) <= set(endpoint), "a stage file names a parameter endpoint.yml lacks"
-    for name, value in values.items():
-        assert isinstance(value, str), f"{name}: template configurations hold strings"
-        spec = endpoint[name]
-        assert value in spec.get("AllowedValues", [value]), f"{stage}: {name}={value}"
-        if spec["Type"] == "Number":
-            assert (
-                spec.get("MinValue", float("-inf"))
-                <= float(value)
-                <= spec.get("MaxValue", float("inf"))
-            ), f"{stage}: {name}={value}"
-    assert configuration["Tags"]["stage"] == stage
-
-
-@pytest.mark.parametrize("stage", naming.STAGES)
-def test_each_stage_captures_data_and_its_canary_is_a_real_share(stage):
-    parameters = json.loads((settings.STAGES_DIR / f"{stage}.json").read_text())["Parameters"]
-    assert 0 < int(parameters["CapturePercent"]) <= 100
-    instances = int(parameters["InstanceCount"])
-    canary = math.ceil(instances * int(parameters["CanaryPercent"]) / 100)
-    assert 1 <= canary <= instances / 2, "SageMaker needs a canary of at most half the fleet"
-    assert parameters["Autoscaling"] == ("true" if stage == "prod" else "false")
-    if stage == "prod":
-        assert int(parameters["MinInstances"]) == instances <= int(parameters["MaxInstances"])
-
-
 def policy_statements(value):
     """Every IAM policy statement under `value`: role policies and resource policies."""
     if isinstance(value, dict):
@@ -188,30 +156,6 @@ def test_no_action_everywhere_and_every_resource_only_where_it_must(template):
         # In a key or bucket policy (it has a Principal) "*" is that key or bucket itself.
         if statement.get("Resource") == "*" and "Principal" not in statement:
             assert set(actions) <= ACTIONS_WITHOUT_RESOURCES, statement
-
-
-def test_endpoint_takes_a_canary_that_rolls_back_on_its_own_alarms():
-    template = load("endpoint.yml")
-    parameters = {"ErrorsAlarmName": "errors", "LatencyAlarmName": "latency", "Autoscaling": "true"}
-    resources = created_resources(template, parameters)
-    deployment = resources["Endpoint"]["Properties"]["DeploymentConfig"]
-    assert deployment["BlueGreenUpdatePolicy"]["TrafficRoutingConfiguration"]["Type"] == "CANARY"
-    alarms = {alarm["AlarmName"] for alarm in deployment["AutoRollbackConfiguration"]["Alarms"]}
-    created_alarms = {
-        resource["Properties"]["AlarmName"]: resource["Properties"]["MetricName"]
-        for resource in resources.values()
-        if resource["Type"] == "AWS::CloudWatch::Alarm"
-    }
-    assert created_alarms == {"errors": "Invocation5XXErrors", "latency": "ModelLatency"}
-    assert alarms == set(created_alarms)
-    config = resources["EndpointConfig"]["Properties"]
-    assert config["KmsKeyId"] == config["DataCaptureConfig"]["KmsKeyId"] == "EndpointKeyArn"
-    modes = {option["CaptureMode"] for option in config["DataCaptureConfig"]["CaptureOptions"]}
-    assert modes == {"Input", "Output"}
-    assert "ScalableTarget" in resources
-    assert "ScalableTarget" not in created_resources(
-        template, {**parameters, "Autoscaling": "false"}
-    )
 
 
 def test_single_account_holds_dev_staging_and_prod_without_clashes():

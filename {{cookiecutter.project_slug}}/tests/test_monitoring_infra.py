@@ -12,7 +12,15 @@ from datetime import UTC, datetime
 
 import boto3
 import pytest
-from cfn_templates import created_resources, load, pseudo_parameters
+from cfn_templates import (
+    alarm_event,
+    configuration_problems,
+    created_resources,
+    defaults,
+    delivered,
+    load,
+    pseudo_parameters,
+)
 
 from {{ cookiecutter.package_name }} import settings
 from {{ cookiecutter.package_name }}.deploy import release, stacks
@@ -42,10 +50,6 @@ PACKAGE = {
 }
 # What EventBridge Scheduler puts in for its context attributes.
 EXECUTION_ID, SCHEDULED_TIME = "d32c5kddcf5bb8c3", "2026-11-30T12:00:00Z"
-
-
-def defaults(template: dict) -> dict:
-    return {key: spec.get("Default") for key, spec in template["Parameters"].items()}
 
 
 def monitoring(stage: str, config: settings.Settings = CONFIG, **tuned: str) -> tuple[dict, dict]:
@@ -91,17 +95,8 @@ def scheduled_request(resources: dict) -> dict:
 
 @pytest.mark.parametrize("stage", ["staging", "prod"])
 def test_monitoring_configurations_fit_the_template(stage):
-    template = load("monitoring.yml")["Parameters"]
     _, given = monitoring(stage)
-    assert {name for name, spec in template.items() if "Default" not in spec} <= set(given)
-    assert set(given) <= set(template), "a stage file names a parameter monitoring.yml lacks"
-    for name, value in given.items():
-        spec = template[name]
-        assert isinstance(value, str), f"{name}: template configurations hold strings"
-        assert value in spec.get("AllowedValues", [value]), f"{stage}: {name}={value}"
-        if spec["Type"] == "Number":
-            low, high = spec.get("MinValue", float("-inf")), spec.get("MaxValue", float("inf"))
-            assert low <= float(value) <= high, f"{stage}: {name}={value}"
+    assert configuration_problems(load("monitoring.yml"), given) == []
 
 
 @pytest.mark.parametrize("stage", ["staging", "prod"])
@@ -174,37 +169,6 @@ def test_an_alert_email_subscribes_only_when_given():
         "Protocol": "email",
         "Endpoint": "ml-oncall@example.com",
     }
-
-
-def alarm_event(alarm_arn: str, state: str) -> dict:
-    name = alarm_arn.rpartition(":")[2]
-    detail = {"alarmName": name, "state": {"value": state}, "previousState": {"value": "OK"}}
-    return {
-        "Source": "aws.cloudwatch",
-        "DetailType": "CloudWatch Alarm State Change",
-        "Resources": [alarm_arn],
-        "Detail": json.dumps(detail),
-    }
-
-
-def delivered(events, sqs, pattern: dict, sent: list[dict]) -> list[str]:
-    """The alarm names of the `sent` events that a rule of `pattern` delivers to a queue."""
-    queue = sqs.create_queue(QueueName=f"q{abs(hash(json.dumps(pattern)))}")["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
-    rule = f"r{abs(hash(queue))}"
-    events.put_rule(Name=rule, EventPattern=json.dumps(pattern))
-    events.put_targets(Rule=rule, Targets=[{"Id": "queue", "Arn": arn}])
-    assert events.put_events(Entries=sent)["FailedEntryCount"] == 0
-    received = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", [])
-    return [
-        (
-            json.loads(m["Body"])["detail"]["alarmName"],
-            json.loads(m["Body"])["detail"]["state"]["value"],
-        )
-        for m in received
-    ]
 
 
 def test_only_prods_drift_alarm_reaches_the_dev_account_and_retrains(mock_aws, monkeypatch):

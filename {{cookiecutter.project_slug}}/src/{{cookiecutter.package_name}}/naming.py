@@ -90,6 +90,7 @@ SCALING_POLICY = Rule("Application Auto Scaling policy", r"[^\x00-\x1f:/]+", 256
 KMS_ALIAS = Rule("KMS alias", r"alias/[a-zA-Z0-9/_-]+", 256)
 SCHEDULE = Rule("EventBridge Scheduler schedule", r"[0-9a-zA-Z_.-]+", 64)
 SNS_TOPIC = Rule("SNS topic", r"[A-Za-z0-9_-]+", 256)
+LAMBDA_FUNCTION = Rule("Lambda function", r"[a-zA-Z0-9_-]+", 64)
 METRIC_NAMESPACE = Rule("CloudWatch namespace", r"[A-Za-z0-9._/#:-]+", 255)
 POLICY_STATEMENT = Rule("event bus policy statement", r"[a-zA-Z0-9-_]+", 64)
 # A processing job's name is <prefix>-<EventBridge Scheduler execution id> (at most 36), and
@@ -238,6 +239,10 @@ def derive_names(use_case: str, branch: str, account_id: str, region: str) -> di
         "drift_schedule_role": Name(f"{use_case}-drift-schedule", IAM_ROLE),
         "alarm_forwarding_role": Name(f"{use_case}-alarm-forwarding", IAM_ROLE),
         "drift_metrics_namespace": Name(f"{use_case}/drift", METRIC_NAMESPACE),
+        # Batch scoring (infra/batch.yml): the scoring pipeline's jobs, and what starts it.
+        "scoring_role": Name(f"{use_case}-scoring", IAM_ROLE),
+        "scoring_starter_role": Name(f"{use_case}-scoring-starter", IAM_ROLE),
+        "scoring_schedule_role": Name(f"{use_case}-scoring-schedule", IAM_ROLE),
     }
     for stage in STAGES:
         endpoint = f"{use_case}-{stage}"
@@ -258,6 +263,17 @@ def derive_names(use_case: str, branch: str, account_id: str, region: str) -> di
         names[f"{stage}_errors_alert"] = Name(f"{endpoint}-5xx-errors-alert", ALARM)
         names[f"{stage}_latency_alert"] = Name(f"{endpoint}-model-latency-alert", ALARM)
         names[f"{stage}_alarm_forwarding_rule"] = Name(f"{endpoint}-drift-to-dev", EVENT_RULE)
+        # infra/batch.yml: the stage's scoring pipeline, its schedule, starter and alarms.
+        names[f"{stage}_batch_stack"] = Name(f"{use_case}-batch-{stage}", STACK)
+        names[f"{stage}_scoring_pipeline"] = Name(f"{endpoint}-scoring", SAGEMAKER_PIPELINE)
+        names[f"{stage}_scoring_schedule"] = Name(f"{endpoint}-scoring", SCHEDULE)
+        names[f"{stage}_scoring_starter"] = Name(f"{endpoint}-scoring-start", LAMBDA_FUNCTION)
+        names[f"{stage}_scoring_failed_alarm"] = Name(f"{endpoint}-scoring-failed", ALARM)
+        names[f"{stage}_scoring_late_alarm"] = Name(f"{endpoint}-scoring-late", ALARM)
+        names[f"{stage}_scoring_drift_alarm"] = Name(f"{endpoint}-scoring-drift", ALARM)
+        names[f"{stage}_scoring_drift_to_dev"] = Name(
+            f"{endpoint}-scoring-drift-to-dev", EVENT_RULE
+        )
     return names
 
 

@@ -32,6 +32,11 @@ PROD_ACCOUNT_ID = {{ cookiecutter.prod_account_id | string_literal }}
 GIT_PROVIDER = {{ cookiecutter.git_provider | string_literal }}
 PROBLEM_TYPE = {{ cookiecutter.problem_type | string_literal }}
 MODEL_FRAMEWORK = {{ cookiecutter.model_framework | string_literal }}
+# How the model serves predictions: "realtime" deploys an endpoint (infra/endpoint.yml), "batch"
+# the scoring pipeline on a schedule (infra/batch.yml), "both" the two.
+INFERENCE = {{ cookiecutter.inference | string_literal }}
+DEPLOYS_ENDPOINT = INFERENCE in ("realtime", "both")
+DEPLOYS_SCORING = INFERENCE in ("batch", "both")
 # The template release this project was generated from or last updated to (README, "Template
 # updates"): `make template-update` moves it on.
 TEMPLATE_VERSION = {{ cookiecutter._template_version | string_literal }}

@@ -3,8 +3,11 @@
   stack-parameters  print the parameters of infra/cicd.yml or infra/target-account.yml
   prepare           find the newest Approved model of main's group, claim it, and write the
                     stage configurations (<output-dir>/staging.json, prod.json, and the
-                    monitoring's staging-monitoring.json, prod-monitoring.json)
-  integration-test  call the staging endpoint as a client would; write a JUnit report
+                    monitoring's staging-monitoring.json, prod-monitoring.json, for an
+                    endpoint; staging-batch.json, prod-batch.json for batch scoring, whose
+                    scoring pipeline definitions it uploads)
+  integration-test  call the staging endpoint as a client would, and/or score a sample batch
+                    with the staging scoring pipeline; write a JUnit report
 
 Deployments always come from main, so names are main's whatever branch is checked out.
 `prepare` takes the commit from $GIT_COMMIT (the deploy pipeline's source commit) and the
@@ -17,6 +20,8 @@ import argparse
 import importlib.util
 import os
 import sys
+import uuid
+from datetime import UTC, datetime
 
 from .. import aws, naming, options, settings
 from . import integration, release, stacks
@@ -62,9 +67,7 @@ def command_prepare(args, config) -> int:
         print(f"{PROGRAM}: {error}", file=sys.stderr)
         return 1
     stages = ", ".join(
-        str(args.output_dir / f"{stage}{part}.json")
-        for stage in naming.STAGES
-        for part in ("", "-monitoring")
+        str(args.output_dir / f"{name}.json") for name in release.configuration_names()
     )
     print(
         f"{PROGRAM}: model package version {package['ModelPackageVersion']} "
@@ -90,17 +93,33 @@ def command_integration_test(args, config) -> int:
         aws_session_token=credentials["SessionToken"],
         region_name=config.region,
     )
-    endpoint = config.names[f"{args.stage}_endpoint"]
-    status = stage_session.client("sagemaker").describe_endpoint(EndpointName=endpoint)
-    if status["EndpointStatus"] != "InService":
-        raise aws.CommandError(
-            f"endpoint {endpoint} is {status['EndpointStatus']}, not InService; "
-            "check the deploy stage's CloudFormation events"
-        )
     rows, target_range = integration.sample(args.data, args.rows)
-    cases = integration.run(
-        stage_session.client("sagemaker-runtime"), endpoint, rows, target_range, args.p95_seconds
-    )
+    cases = []
+    if settings.DEPLOYS_ENDPOINT:
+        endpoint = config.names[f"{args.stage}_endpoint"]
+        status = stage_session.client("sagemaker").describe_endpoint(EndpointName=endpoint)
+        if status["EndpointStatus"] != "InService":
+            raise aws.CommandError(
+                f"endpoint {endpoint} is {status['EndpointStatus']}, not InService; "
+                "check the deploy stage's CloudFormation events"
+            )
+        runtime = stage_session.client("sagemaker-runtime")
+        cases += integration.run(runtime, endpoint, rows, target_range, args.p95_seconds)
+    if settings.DEPLOYS_SCORING:
+        group = config.names["model_package_group"].lower()  # as model package ARNs spell it
+        group_arn = f"arn:{config.partition}:sagemaker:{config.region}:{config.dev_account_id}"
+        cases += integration.score(
+            stage_session.client("sagemaker"),
+            stage_session.client("s3"),
+            config.names[f"{args.stage}_scoring_pipeline"],
+            release.scoring_root(config, args.stage),
+            f"integration-test-{datetime.now(UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}",
+            integration.sample_batch(args.data, args.rows),
+            target_range,
+            f"{group_arn}:model-package/{group}/",
+            args.scoring_timeout,
+            args.poll_seconds,
+        )
     args.junit.parent.mkdir(parents=True, exist_ok=True)
     args.junit.write_text(integration.junit_xml(cases, f"{args.stage}-integration-test"))
     for case in cases:
@@ -132,7 +151,9 @@ def argument_parser() -> argparse.ArgumentParser:
     prepare.add_argument("--build-id", help="default: $CODEBUILD_BUILD_ID")
     prepare.set_defaults(run=command_prepare)
 
-    test = commands.add_parser("integration-test", help="test a stage's endpoint")
+    test = commands.add_parser(
+        "integration-test", help="test a stage's endpoint, or batch scoring, or both"
+    )
     test.add_argument("--stage", choices=naming.STAGES, default="staging")
     test.add_argument("--junit", type=options.output_file, default="reports/integration.xml")
     test.add_argument(
@@ -144,6 +165,18 @@ def argument_parser() -> argparse.ArgumentParser:
         type=options.positive_number,
         default=os.environ.get(settings.INTEGRATION_P95_VARIABLE, settings.INTEGRATION_P95_SECONDS),
         help=f"latency bound (default: ${settings.INTEGRATION_P95_VARIABLE} or %(default)s)",
+    )
+    test.add_argument(
+        "--scoring-timeout",
+        type=options.positive_number,
+        default=integration.SCORING_TIMEOUT_SECONDS,
+        help="batch scoring: how long to wait for the execution (seconds)",
+    )
+    test.add_argument(
+        "--poll-seconds",
+        type=options.positive_number,
+        default=integration.POLL_SECONDS,
+        help="batch scoring: how often to ask how the execution is going",
     )
     test.set_defaults(run=command_integration_test)
     return parser

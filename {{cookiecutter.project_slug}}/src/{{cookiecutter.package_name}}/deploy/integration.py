@@ -1,17 +1,25 @@
 """The staging integration test: requests a client would send, and the answers it must get.
 
-Rows of the sample data go to the endpoint one at a time, in both content types the handler
-accepts (text/csv and application/json, each with the same Accept type). Every response must
-have the handler's shape with values the problem type allows (a 0/1 label that agrees with a
-probability from 0 to 1; a finite regression value near the sample's target range), and the
-95th-percentile latency must stay within the bound. The results are written as JUnit XML, which
-CodeBuild shows as a report; any failure stops the deploy pipeline before the manual approval.
+Endpoint: rows of the sample data go to the endpoint one at a time, in both content types the
+handler accepts (text/csv and application/json, each with the same Accept type). Every response
+must have the handler's shape with values the problem type allows (a 0/1 label that agrees with
+a probability from 0 to 1; a finite regression value near the sample's target range), and the
+95th-percentile latency must stay within the bound.
+
+Batch scoring: the sample rows are put under the staging scoring pipeline's input as a batch of
+their own and the pipeline runs on them, as its schedule would run it. The execution must
+succeed; the scores must hold every row once, in order, as written, with values of those same
+types and ranges; the manifest must name the model package and count the rows in and out.
+
+The results are written as JUnit XML, which CodeBuild shows as a report; any failure stops the
+deploy pipeline before the manual approval.
 """
 
 import csv
 import io
 import json
 import math
+import re
 import time
 import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass, field
@@ -19,10 +27,15 @@ from pathlib import Path
 
 from .. import settings
 from ..data.schema import FEATURES, TARGET
+from ..infer.batch import MANIFEST_FILE
 from ..infer.handler import CSV, DECISION_THRESHOLD, JSON
 
 ROWS = 20
 CONTENT_TYPES = (CSV, JSON)
+# A scoring execution runs two processing jobs; the test build's timeout leaves room for this.
+SCORING_TIMEOUT_SECONDS = 3600.0
+POLL_SECONDS = 30.0
+FINISHED = ("Succeeded", "Failed", "Stopped")
 
 
 @dataclass(frozen=True)
@@ -162,6 +175,122 @@ def run(
             f"p95 latency {observed:.3f} s over {len(latencies)} requests exceeds {p95_limit:g} s"
         )
     return [*cases.values(), latency]
+
+
+def sample_batch(path: Path, count: int) -> str:
+    """The sample file's header and first `count` rows, as written: a batch to score."""
+    lines = path.read_text(encoding="utf-8-sig").splitlines()
+    return "\n".join(lines[: count + 1]) + "\n"
+
+
+def _split(uri: str) -> tuple[str, str]:
+    bucket, _, key = uri.removeprefix("s3://").partition("/")
+    return bucket, key
+
+
+def wait_for(sagemaker_client, arn: str, timeout: float, poll: float, sleep=time.sleep) -> dict:
+    """The execution once it has finished, or as it is when `timeout` seconds have passed."""
+    deadline = time.monotonic() + timeout
+    while True:
+        execution = sagemaker_client.describe_pipeline_execution(PipelineExecutionArn=arn)
+        if execution["PipelineExecutionStatus"] in FINISHED or time.monotonic() >= deadline:
+            return execution
+        sleep(poll)
+
+
+def _scored_rows(given: str, scored: str, target_range) -> tuple[list[str], list[str]]:
+    """What is wrong with the scores: of the rows (count, order, text), and of their values."""
+    given_lines, scored_lines = given.splitlines(), scored.splitlines()
+    rows, values = [], []
+    if len(scored_lines) != len(given_lines):
+        rows.append(f"{len(given_lines) - 1} rows sent, {len(scored_lines) - 1} scored")
+    for number, (line, output) in enumerate(zip(given_lines, scored_lines, strict=False), 1):
+        if not output.startswith(line + ","):
+            rows.append(f"line {number} is not the row sent, as written, with its scores")
+    keys = ("label", "probability") if settings.PROBLEM_TYPE == "binary_classification" else ()
+    for number, record in enumerate(csv.DictReader(io.StringIO(scored)), start=2):
+        try:
+            prediction = {key: float(record[key]) for key in keys or ("prediction",)}
+        except (KeyError, TypeError, ValueError):
+            values.append(f"line {number}: no number under {', '.join(keys or ('prediction',))}")
+            continue
+        if "label" in prediction and prediction["label"].is_integer():
+            prediction["label"] = int(prediction["label"])
+        if problem := _prediction_problem(prediction, target_range):
+            values.append(f"line {number}: {problem}")
+    return rows, values
+
+
+def _manifest_problems(manifest: dict, rows: int, input_uri: str, group_arn: str) -> list[str]:
+    problems = []
+    if not str(manifest.get("model_package_arn", "")).startswith(group_arn):
+        problems.append(
+            f"model_package_arn {manifest.get('model_package_arn')!r} is not of {group_arn}"
+        )
+    if not isinstance(manifest.get("model_package_version"), int):
+        problems.append(f"model_package_version {manifest.get('model_package_version')!r}")
+    if not re.fullmatch(r"[0-9a-f]{64}", str(manifest.get("code_digest"))):
+        problems.append(f"code_digest {manifest.get('code_digest')!r} is no sha256 digest")
+    if manifest.get("input") != input_uri:
+        problems.append(f"input {manifest.get('input')!r}, not {input_uri}")
+    if (manifest.get("rows_in"), manifest.get("rows_out")) != (rows, rows):
+        problems.append(
+            f"rows in {manifest.get('rows_in')} and out {manifest.get('rows_out')}, not {rows}"
+        )
+    return problems
+
+
+def score(
+    sagemaker_client,
+    s3_client,
+    pipeline: str,
+    root: str,
+    batch: str,
+    rows_text: str,
+    target_range: tuple[float, float],
+    group_arn: str,
+    timeout: float = SCORING_TIMEOUT_SECONDS,
+    poll: float = POLL_SECONDS,
+) -> list[Case]:
+    """Put `rows_text` under `root` as the batch `batch`, run `pipeline` on it and check what it
+    wrote: one case for the execution, then the rows, their values and the manifest."""
+    bucket, prefix = _split(root)
+    input_uri = f"{root}/input/{batch}/"
+    s3_client.put_object(Bucket=bucket, Key=f"{prefix}/input/{batch}/sample.csv", Body=rows_text)
+    started = time.perf_counter()
+    arn = sagemaker_client.start_pipeline_execution(
+        PipelineName=pipeline,
+        PipelineExecutionDisplayName=batch,
+        PipelineParameters=[{"Name": "BatchDate", "Value": batch}],
+    )["PipelineExecutionArn"]
+    execution = wait_for(sagemaker_client, arn, timeout, poll)
+    run = Case("scoring pipeline execution succeeds", seconds=time.perf_counter() - started)
+    status = execution["PipelineExecutionStatus"]
+    if status != "Succeeded":
+        if status in FINISHED:
+            reason = execution.get("FailureReason") or "see its steps in SageMaker Studio"
+        else:
+            reason = f"not finished after {timeout:g} s"
+        run.problems.append(f"execution {arn} is {status}: {reason}")
+        return [run]
+    output = f"{prefix}/output/{batch}/{arn.rpartition('/')[2]}/predictions"
+
+    def read(name: str) -> str:
+        body = s3_client.get_object(Bucket=bucket, Key=f"{output}/{name}")["Body"]
+        return body.read().decode("utf-8")
+
+    rows, values = _scored_rows(rows_text, read("sample.csv"), target_range)
+    count = len(rows_text.splitlines()) - 1
+    manifest = json.loads(read(MANIFEST_FILE))
+    return [
+        run,
+        Case("every row scored once, in order", rows),
+        Case("scores of the problem type's types and ranges", values),
+        Case(
+            "manifest names the model and the rows",
+            _manifest_problems(manifest, count, input_uri, group_arn),
+        ),
+    ]
 
 
 def junit_xml(cases: list[Case], suite: str) -> str:

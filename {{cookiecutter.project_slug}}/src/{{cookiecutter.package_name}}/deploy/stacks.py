@@ -25,19 +25,30 @@ def _monitoring_names(names) -> dict[str, str]:
         "StagingMonitoringStackName": names["staging_monitoring_stack"],
         "ProdMonitoringStackName": names["prod_monitoring_stack"],
         "DriftCheckRoleName": names["drift_check_role"],
-        "AlarmForwardingRoleName": names["alarm_forwarding_role"],
+    }
+
+
+def _batch_names(names) -> dict[str, str]:
+    """What both stacks name of batch scoring: its stacks and its role in the stage accounts."""
+    return {
+        "StagingBatchStackName": names["staging_batch_stack"],
+        "ProdBatchStackName": names["prod_batch_stack"],
+        "ScoringRoleName": names["scoring_role"],
     }
 
 
 def _shared_role_names(names) -> dict[str, str]:
     """Roles that both stacks name: target-account.yml makes them, cicd.yml trusts them."""
-    return {
+    roles = {
         "DeployRoleName": names["deploy_role"],
         "CfnExecutionRoleName": names["cfn_execution_role"],
-        "ModelExecutionRoleName": names["model_execution_role"],
         "IntegrationTestRoleName": names["integration_test_role"],
         "CodePipelineRoleName": names["codepipeline_role"],
+        "AlarmForwardingRoleName": names["alarm_forwarding_role"],
     }
+    if settings.DEPLOYS_ENDPOINT:
+        roles["ModelExecutionRoleName"] = names["model_execution_role"]
+    return roles
 
 
 def target_account(config: settings.Settings, account: str) -> dict[str, str]:
@@ -49,7 +60,7 @@ def target_account(config: settings.Settings, account: str) -> dict[str, str]:
             f"account {account} is neither the staging ({config.staging_account_id}) nor the "
             f"prod ({config.prod_account_id}) account; pass one of those"
         )
-    return {
+    parameters = {
         "UseCase": config.use_case,
         "DevAccountId": config.dev_account_id,
         "CodeBuildRoleName": names["deploy_build_role"],
@@ -58,11 +69,20 @@ def target_account(config: settings.Settings, account: str) -> dict[str, str]:
         "CaptureBucketName": config.capture_bucket(stages[0]),
         "ArtifactBucketName": names["artifact_bucket"],
         "PipelineBucketName": names["pipeline_bucket"],
-        **_endpoint_names(names),
-        **_monitoring_names(names),
-        "DriftScheduleRoleName": names["drift_schedule_role"],
         "DriftMetricsNamespace": names["drift_metrics_namespace"],
     }
+    if settings.DEPLOYS_ENDPOINT:
+        parameters.update(_endpoint_names(names))
+        parameters.update(_monitoring_names(names))
+        parameters["DriftScheduleRoleName"] = names["drift_schedule_role"]
+    if settings.DEPLOYS_SCORING:
+        parameters.update(_batch_names(names))
+        for stage in naming.STAGES:
+            parameters[f"{stage.title()}ScoringName"] = names[f"{stage}_scoring_pipeline"]
+            parameters[f"{stage.title()}AlertTopicName"] = names[f"{stage}_alert_topic"]
+        parameters["ScoringStarterRoleName"] = names["scoring_starter_role"]
+        parameters["ScoringScheduleRoleName"] = names["scoring_schedule_role"]
+    return parameters
 
 
 def cicd(config: settings.Settings, repository: str) -> dict[str, str]:
@@ -96,15 +116,19 @@ def cicd(config: settings.Settings, repository: str) -> dict[str, str]:
         "DeployPipelineName": names["deploy_codepipeline"],
         "ApprovalRuleName": names["approval_rule"],
         **_shared_role_names(names),
-        "StagingEndpointStackName": names["staging_endpoint_stack"],
-        "ProdEndpointStackName": names["prod_endpoint_stack"],
-        **_monitoring_names(names),
-        "ProdDriftAlarmName": names["prod_drift_alarm"],
         "DriftEventsStatementId": names["drift_events_statement"],
         "RetrainOnDriftRuleName": names["retrain_on_drift_rule"],
         "RetrainScheduleRuleName": names["retrain_schedule_rule"],
         "WorkBranchesPrefix": f"{config.use_case}/{naming.WORK_BRANCHES_SEGMENT}/",
     }
+    if settings.DEPLOYS_ENDPOINT:
+        parameters["StagingEndpointStackName"] = names["staging_endpoint_stack"]
+        parameters["ProdEndpointStackName"] = names["prod_endpoint_stack"]
+        parameters.update(_monitoring_names(names))
+        parameters["ProdDriftAlarmName"] = names["prod_drift_alarm"]
+    if settings.DEPLOYS_SCORING:
+        parameters.update(_batch_names(names))
+        parameters["ProdScoringDriftAlarmName"] = names["prod_scoring_drift_alarm"]
     if config.sagemaker_project_id:
         parameters["SageMakerProjectName"] = config.sagemaker_project_name
         parameters["SageMakerProjectId"] = config.sagemaker_project_id

@@ -69,14 +69,18 @@ def build(
     model: ApprovedModel | None = None,
     metrics_namespace: str = "",
     pipeline_session: PipelineSession | None = None,
+    name: str | None = None,
+    instance_type: str = settings.PROCESSING_INSTANCE_TYPE,
 ) -> Pipeline:
-    """The scoring pipeline, its jobs running as `role_arn`, its batches under `root`.
+    """The scoring pipeline `name` (default: the branch's), its jobs running as `role_arn`, its
+    batches under `root`.
 
     With `model`, that version's values are the defaults of the model parameters; without, an
-    execution must give them. MetricsNamespace defaults to `metrics_namespace`.
+    execution must give them. MetricsNamespace and ProcessingInstanceType default to
+    `metrics_namespace` and `instance_type`.
     """
     pipeline_session = pipeline_session or session(config)
-    name = config.names["scoring_pipeline_name"]
+    name = name or config.names["scoring_pipeline_name"]
     defaults = model.parameters() if model else {}
     parameters = {
         key: ParameterString(key, default_value=defaults.get(key)) for key in MODEL_PARAMETERS
@@ -86,7 +90,7 @@ def build(
         "MetricsNamespace", default_value=metrics_namespace
     )
     parameters["ProcessingInstanceType"] = ParameterString(
-        "ProcessingInstanceType", default_value=settings.PROCESSING_INSTANCE_TYPE
+        "ProcessingInstanceType", default_value=instance_type
     )
     batch_date = parameters["BatchDate"]
 
