@@ -128,7 +128,9 @@ def flow_table(text: str) -> str:
 
 @pytest.mark.parametrize(
     "answers",
-    [{"git_provider": provider} for provider in harness.CHOICES["git_provider"]] + [{"_sagemaker_projects": "yes"}],
+    [{"git_provider": provider} for provider in harness.CHOICES["git_provider"]]
+    + [{"inference": inference} for inference in harness.CHOICES["inference"][1:]]
+    + [{"_sagemaker_projects": "yes"}],
     ids=lambda answers: "-".join(answers.values()),
 )
 def test_generated_documents_name_only_what_exists(render, answers):
