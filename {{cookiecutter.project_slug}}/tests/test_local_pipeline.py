@@ -269,6 +269,18 @@ def test_a_challenger_as_good_as_the_champion_is_registered_with_the_comparison(
     assert comparison["champion_version"] == 1 and comparison["not_worse"] is True
 
 
+def test_on_dev_the_champion_is_the_version_approved_there(run_local, monkeypatch):
+    """A dev checkout registers into the -dev group, and its approval sets the local champion."""
+    monkeypatch.setenv("BRANCH_NAME", "dev")
+    group = settings.load().names["model_package_group"]
+    assert group != run_local.group
+    assert run_local() == 0
+    approve(run_local, 1)
+    assert run_local() == 0
+    evaluation = json.loads((run_local.registry / group / "2" / settings.REPORT_FILE).read_text())
+    assert evaluation[settings.COMPARISON_KEY]["champion_version"] == 1
+
+
 def test_a_challenger_worse_than_the_champion_is_not_registered(run_local, sample_frame, capsys):
     from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 

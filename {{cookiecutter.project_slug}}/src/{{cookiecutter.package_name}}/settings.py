@@ -71,8 +71,10 @@ CHAMPION_TOLERANCE = 0.01
 # The top-level key of the comparison in evaluation.json, beside REPORT_KEY.
 COMPARISON_KEY = "champion_comparison"
 # Set by the local executor: the evaluate job finds the champion in this local registry
-# rather than in SageMaker's.
+# rather than in SageMaker's, among the versions of this group: the one the local run registers
+# into and `registry approve` approves (on a dev checkout, the -dev group), not main's.
 LOCAL_REGISTRY_VARIABLE = "LOCAL_MODEL_REGISTRY"
+LOCAL_CHAMPION_GROUP_VARIABLE = "LOCAL_CHAMPION_GROUP"
 # The status a newly registered model gets: a person approves it before it is deployed.
 PENDING_APPROVAL = "PendingManualApproval"
 # The status a person gives a model to deploy it; the newest such version is the champion.

@@ -3,8 +3,9 @@
 A SageMaker job asks SageMaker (ListModelPackages, DescribeModelPackage) and reads the
 version's model archive from S3: the pipeline's role may list and describe that group's
 packages and read the artifact bucket (infra/cicd.yml, FindTheChampion). A local run's job
-reads the local registry its executor names in settings.LOCAL_REGISTRY_VARIABLE, the folders
-`make run-local` registers into and `python -m <package>.pipeline.registry approve` approves.
+reads the local registry its executor names in settings.LOCAL_REGISTRY_VARIABLE, in the group
+of settings.LOCAL_CHAMPION_GROUP_VARIABLE: the folders `make run-local` registers into and
+`python -m <package>.pipeline.registry approve` approves, whatever the branch.
 
 No Approved version is no champion (the threshold decides alone). An Approved version whose
 model cannot be read is a ChampionError: the comparison the approver relies on cannot be made,
@@ -28,7 +29,8 @@ def find(group: str, scratch: Path, environ: Mapping[str, str] = os.environ) -> 
     """The champion of `group`, from the local registry when one is named, else SageMaker's."""
     registry_dir = environ.get(settings.LOCAL_REGISTRY_VARIABLE)
     if registry_dir:
-        return from_local_registry(Path(registry_dir), group)
+        local_group = environ.get(settings.LOCAL_CHAMPION_GROUP_VARIABLE) or group
+        return from_local_registry(Path(registry_dir), local_group)
     import boto3  # only a SageMaker job pays for it
     from botocore.exceptions import BotoCoreError
 

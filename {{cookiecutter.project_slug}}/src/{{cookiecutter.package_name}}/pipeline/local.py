@@ -236,7 +236,8 @@ def new_executor(
 ) -> Executor:
     """An executor of `document` in `folder`, its execution id the folder's name.
 
-    Its jobs find the champion in the local registry at `registry_dir` (evaluate/champion.py).
+    Its jobs find the champion in the local registry at `registry_dir`, among the versions of
+    the group this run registers into (evaluate/champion.py).
     """
     execution_id = folder.root.name
     pipeline = config.names["pipeline_name"]
@@ -252,6 +253,7 @@ def new_executor(
     job_environment = {
         **(job_environment or {}),
         settings.LOCAL_REGISTRY_VARIABLE: str(registry_dir.resolve()),
+        settings.LOCAL_CHAMPION_GROUP_VARIABLE: config.names["model_package_group"],
     }
     return Executor(
         document,
