@@ -117,8 +117,12 @@ def alarm_event(alarm_arn: str, state: str) -> dict:
     }
 
 
-def delivered(events, sqs, pattern: dict, sent: list[dict]) -> list[str]:
-    """The alarm names of the `sent` events that a rule of `pattern` delivers to a queue."""
+def delivered(pattern: dict, sent: list[dict], region: str) -> list[tuple[str, str]]:
+    """The (alarm name, state) of the `sent` events that a rule of `pattern` delivers to a queue,
+    in the AWS (moto) of the caller's account."""
+    import boto3
+
+    events, sqs = (boto3.client(service, region_name=region) for service in ("events", "sqs"))
     queue = sqs.create_queue(QueueName=f"q{abs(hash(json.dumps(pattern)))}")["QueueUrl"]
     arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"][
         "QueueArn"

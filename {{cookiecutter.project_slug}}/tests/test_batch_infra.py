@@ -237,11 +237,9 @@ def test_prods_batch_drift_alarm_reaches_the_dev_account_and_retrains(mock_aws, 
         alarm_event(arn + CONFIG.names["prod_scoring_late_alarm"], "ALARM"),
         alarm_event(arn + CONFIG.names["staging_scoring_drift_alarm"], "ALARM"),
     ]
-    events = boto3.client("events", region_name=CONFIG.region)
-    sqs = boto3.client("sqs", region_name=CONFIG.region)
     expected = [(CONFIG.names["prod_scoring_drift_alarm"], "ALARM")]
-    assert delivered(events, sqs, pattern, sent) == expected
-    assert delivered(events, sqs, retraining, sent) == expected
+    assert delivered(pattern, sent, CONFIG.region) == expected
+    assert delivered(retraining, sent, CONFIG.region) == expected
 
 
 def test_staging_and_one_account_forward_nothing():

@@ -189,11 +189,9 @@ def test_only_prods_drift_alarm_reaches_the_dev_account_and_retrains(mock_aws, m
         alarm_event(arn + CONFIG.names["prod_drift_check_missing_alarm"], "ALARM"),
         alarm_event(arn + CONFIG.names["staging_drift_alarm"], "ALARM"),
     ]
-    events = boto3.client("events", region_name=CONFIG.region)
-    sqs = boto3.client("sqs", region_name=CONFIG.region)
     expected = [(CONFIG.names["prod_drift_alarm"], "ALARM")]
-    assert delivered(events, sqs, forwarding, sent) == expected
-    assert delivered(events, sqs, retraining, sent) == expected
+    assert delivered(forwarding, sent, CONFIG.region) == expected
+    assert delivered(retraining, sent, CONFIG.region) == expected
 
 
 def test_prod_forwards_to_the_dev_bus_which_lets_only_that_role_in():

@@ -220,6 +220,27 @@ def test_a_bad_line_names_the_users_file_and_leaves_no_run(score_here, tmp_path,
     assert not score_here.runs.exists() or not any(score_here.runs.iterdir())
 
 
+@pytest.mark.parametrize(
+    ("arrange", "problem"),
+    [
+        (lambda folder: None, "holds no CSV file; put the batch's *.csv files there"),
+        (lambda folder: (folder / "notes.txt").write_text("x"), "notes.txt is not a CSV file"),
+        (lambda folder: folder.rmdir(), "no such file or folder"),
+    ],
+)
+def test_an_input_that_is_no_batch_is_refused_before_any_run(
+    score_here, tmp_path, capsys, arrange, problem
+):
+    folder = tmp_path / "batch"
+    folder.mkdir()
+    arrange(folder)
+    with pytest.raises(SystemExit) as exit_info:
+        score_here(folder)
+    assert exit_info.value.code == 2
+    assert f"--input {folder}: {problem}" in one_line_error(capsys)
+    assert not score_here.runs.exists()
+
+
 def test_without_an_approved_version_it_says_how_to_get_one(score_here, tmp_path, capsys):
     arguments = ["--input", str(settings.SAMPLE_DATA), "--registry-dir", str(tmp_path / "empty")]
     with pytest.raises(SystemExit) as exit_info:

@@ -27,7 +27,8 @@ from pathlib import Path
 
 from .. import settings
 from ..aws import CommandError
-from ..infer.batch import MANIFEST_FILE
+from ..infer.batch import MANIFEST_FILE, batch_files
+from ..infer.handler import InvalidRequestError
 from ..monitor.baseline import BASELINE_FILE
 from ..options import output_folder
 from . import code, registry
@@ -188,8 +189,10 @@ def main(argv: list[str] | None = None) -> int:
         "--registry-dir", type=Path, default=settings.LOCAL_REGISTRY_DIR, help="the registry"
     )
     args = parser.parse_args(argv)
-    if not args.input.exists():
-        parser.exit(2, f"{PROGRAM}: error: --input {args.input}: no such file or folder\n")
+    try:
+        batch_files(args.input)  # what the Score job would refuse, refused before any run
+    except InvalidRequestError as error:
+        parser.exit(2, f"{PROGRAM}: error: --input {args.input}: {error}\n")
     try:
         config = settings.load()
         group_dir = args.registry_dir / config.names["model_package_group"]
