@@ -11,7 +11,7 @@ import pytest
 from {{ cookiecutter.package_name }} import settings
 from {{ cookiecutter.package_name }}.evaluate import champion
 from {{ cookiecutter.package_name }}.evaluate.__main__ import main as evaluate_entry
-from {{ cookiecutter.package_name }}.evaluate.core import Champion, ChampionError, evaluate
+from {{ cookiecutter.package_name }}.evaluate.core import Champion, ChampionError, evaluate, metadata_text
 from {{ cookiecutter.package_name }}.infer.handler import model_fn, predict_array
 from {{ cookiecutter.package_name }}.pipeline import registry
 from {{ cookiecutter.package_name }}.train.core import features_and_target
@@ -56,7 +56,7 @@ def test_an_equal_challenger_is_not_worse(model, splits):
     assert comparison["challenger"] == comparison["champion"]
     assert comparison["not_worse"] is True
     assert comparison["champion_version"] == 3 and comparison["champion_package"] == "arn:3"
-    assert "champion version 3's" in comparison["summary"]
+    assert "of champion version 3:" in comparison["summary"]
     assert "within the tolerance" in comparison["summary"]
 
 
@@ -75,8 +75,11 @@ def test_a_worse_challenger_is_worse_and_the_summary_names_both_values(model, sc
     assert comparison["not_worse"] is False
     summary = comparison["summary"]
     assert f"{settings.PRIMARY_METRIC} {comparison['challenger']:.4f}" in summary
-    assert f"version 3's {comparison['champion']:.4f}" in summary
+    assert f"against {comparison['champion']:.4f} of champion version 3" in summary
     assert f"lower bound {bound:+.4f}" in summary and "beyond the tolerance" in summary
+    # The registered version's metadata holds the same, as SageMaker allows it to be spelt.
+    assert comparison["registry_summary"] == metadata_text(summary)
+    assert "95 percent one-sided" in comparison["registry_summary"]
 
 
 def test_the_tolerance_and_the_confidence_come_from_settings(model, scrambled, splits, monkeypatch):

@@ -285,4 +285,22 @@ def test_value_that_would_overflow_is_named_with_its_line(tmp_path, sample_frame
 
 def test_categorical_feature_outside_the_features_is_named():
     with pytest.raises(ValueError, match="'mean_radiuss', not in FEATURES"):
-        schema.check_declarations(("mean_radius",), ("mean_radiuss",))
+        schema.check_declarations(("mean_radius",), ("mean_radiuss",), {})
+
+
+@pytest.mark.parametrize(
+    ("sensitive", "problem"),
+    [
+        ({"agee": (40,)}, "SENSITIVE_FEATURES names 'agee', not in FEATURES"),
+        ({"age": ()}, "gives 'age' no bin edges, but it is not categorical"),
+        ({"age": (60, 40)}, r"gives 'age' the bin edges \(60, 40\); give them rising"),
+        ({"age": (40, 40)}, "give them rising, each once"),
+    ],
+)
+def test_sensitive_feature_declarations_are_checked(sensitive, problem):
+    with pytest.raises(ValueError, match=problem):
+        schema.check_declarations(("age", "sex"), ("sex",), sensitive)
+
+
+def test_sensitive_features_may_be_categorical_or_binned():
+    schema.check_declarations(("age", "sex"), ("sex",), {"sex": (), "age": (40, 60)})

@@ -113,7 +113,7 @@ def test_a_file_left_out_of_the_bundle_fails_the_job_that_imports_it(definition,
 
 def test_a_wrong_json_get_path_fails_the_gate_naming_it(definition, execute):
     broken = copy.deepcopy(definition)
-    threshold_condition, _ = steps(broken)["QualityGate"]["Arguments"]["Conditions"]
+    threshold_condition = steps(broken)["QualityGate"]["Arguments"]["Conditions"][0]
     threshold_condition["LeftValue"]["Std:JsonGet"]["Path"] += "_typo"
     with pytest.raises(ExecutionError, match=r"^step QualityGate: .*_typo"):
         execute(broken, QualityThreshold="0")

@@ -286,6 +286,23 @@ def test_a_passing_gate_registers_what_the_real_request_carries(execute):
     assert execution["PipelineExecutionStatus"] == "Succeeded"
 
 
+@pytest.mark.parametrize(
+    ("key", "value", "refused"),
+    [
+        ("comparison", "auc (95%)", r"value 'auc \(95%\)'"),
+        ("comparison", "x" * 257, "value 'xxx"),
+        ("a, b", "fine", "key 'a, b'"),
+    ],
+)
+def test_metadata_sagemaker_refuses_fails_the_register_step(execute, key, value, refused):
+    document = definition()
+    [register] = document["Steps"][2]["Arguments"]["IfSteps"]
+    register["Arguments"]["CustomerMetadataProperties"][key] = value
+    with pytest.raises(ExecutionError, match=rf"^step Register: metadata {refused}.*SageMaker"):
+        execute(document)
+    assert not execute.registered
+
+
 def test_the_training_job_gets_its_config_files_as_sagemaker_writes_them(execute):
     execute(definition())
     config = execute.folder.job("Train") / "input" / "config"

@@ -65,12 +65,21 @@ def test_end_to_end_run_executes_the_definition_registers_and_predicts(run_local
     assert (package_dir / "baseline.json").read_bytes() == baseline
     report = json.loads((package_dir / settings.REPORT_FILE).read_text())
     assert settings.PRIMARY_METRIC in report[settings.REPORT_KEY]
+    # And what the person approving reads: the explanations, the bias, the page drawing them.
+    for name in (settings.BIAS_FILE, settings.EXPLAINABILITY_FILE, settings.EVALUATION_PAGE):
+        [written] = run_dir.glob(f"s3/**/evaluate/evaluation/{name}")
+        assert (package_dir / name).read_bytes() == written.read_bytes()
+    # Its metadata is what SageMaker accepts: the executor refuses what CreateModelPackage would.
+    assert metadata[settings.EVALUATION_PAGE_METADATA].endswith(f"/{settings.EVALUATION_PAGE}")
+    assert "bias-assessment" in metadata
 
     output = capsys.readouterr().out
     assert "Train | " in output  # each job's output, named by its step
     assert f"{settings.PRIMARY_METRIC} = " in output
     assert str(run_dir / local.PREDICTIONS_FILE) in output
     assert f"registered:  {package_dir} ({settings.PENDING_APPROVAL})" in output
+    assert f"report:      {package_dir / settings.EVALUATION_PAGE}" in output
+    assert "run-local: bias: " in output
 
 
 def test_second_run_keeps_the_first_and_takes_the_next_version(run_local):
@@ -261,7 +270,7 @@ def test_a_challenger_as_good_as_the_champion_is_registered_with_the_comparison(
     metadata = json.loads((package_dir / registry.PACKAGE_FILE).read_text())[
         "CustomerMetadataProperties"
     ]
-    assert "champion version 1's" in metadata["champion-comparison"]
+    assert "of champion version 1:" in metadata["champion-comparison"]
     assert metadata["champion-package"].endswith(f":model-package/{run_local.group}/1")
     comparison = json.loads((package_dir / settings.REPORT_FILE).read_text())[
         settings.COMPARISON_KEY
@@ -302,7 +311,7 @@ def test_a_challenger_worse_than_the_champion_is_not_registered(run_local, sampl
     assert run_local("--threshold", "0") == 1
     error = capsys.readouterr().err
     assert error.startswith(f"run-local: Quality gate failed: {settings.PRIMARY_METRIC} ")
-    assert "against champion version 1's 1.0000" in error and "beyond the tolerance" in error
+    assert "against 1.0000 of champion version 1" in error and "beyond the tolerance" in error
     assert error.count("\n") == 1
     assert sorted(path.name for path in (run_local.registry / run_local.group).iterdir()) == ["1"]
 

@@ -13,7 +13,8 @@ import pytest
 from conftest import TEST_ENVIRONMENT
 
 from {{ cookiecutter.package_name }} import naming, settings
-from {{ cookiecutter.package_name }}.evaluate.core import evaluate, metric_from_report
+from {{ cookiecutter.package_name }}.evaluate.core import metric_from_report
+from {{ cookiecutter.package_name }}.evaluate.documents import evaluation
 from {{ cookiecutter.package_name }}.infer.handler import model_fn
 from {{ cookiecutter.package_name }}.monitor.baseline import BASELINE_FILE
 from {{ cookiecutter.package_name }}.pipeline import code, diagram
@@ -132,11 +133,11 @@ def value_at(report: dict, path: str):
     return report
 
 
-def test_gate_reads_the_metric_and_the_champion_comparison_evaluate_writes(
+def test_gate_reads_the_metric_the_champion_comparison_and_the_bias_evaluate_writes(
     built, model_dir, splits
 ):
     steps = steps_by_name(built)
-    threshold, champion = steps["QualityGate"]["Arguments"]["Conditions"]
+    threshold, champion, bias = steps["QualityGate"]["Arguments"]["Conditions"]
     assert threshold["Type"] == "GreaterThanOrEqualTo"
     assert threshold["RightValue"] == {"Get": "Parameters.QualityThreshold"}
     metric_path = threshold["LeftValue"]["Std:JsonGet"]["Path"]
@@ -145,16 +146,29 @@ def test_gate_reads_the_metric_and_the_champion_comparison_evaluate_writes(
     assert champion["Type"] == "Equals" and champion["RightValue"] is True
     comparison_path = champion["LeftValue"]["Std:JsonGet"]["Path"]
     assert comparison_path == f"{settings.COMPARISON_KEY}.not_worse"
-    (report_file,) = steps["Evaluate"]["PropertyFiles"]
+    assert bias["Type"] == "Equals" and bias["RightValue"] is True
+    bias_path = bias["LeftValue"]["Std:JsonGet"]["Path"]
+    assert bias_path == "gate.passes"
+    report_file, bias_file = steps["Evaluate"]["PropertyFiles"]
     assert report_file == {
         "PropertyFileName": "EvaluationReport",
         "OutputName": "evaluation",
         "FilePath": settings.REPORT_FILE,
     }
-    # The paths really lead to the values in a report the evaluate step writes.
-    report = json.loads(json.dumps(evaluate(model_fn(str(model_dir)), splits["test"])))
+    assert bias_file == {
+        "PropertyFileName": "BiasReport",
+        "OutputName": "evaluation",
+        "FilePath": settings.BIAS_FILE,
+    }
+    assert bias["LeftValue"]["Std:JsonGet"]["PropertyFile"] == {
+        "Get": "Steps.Evaluate.PropertyFiles.BiasReport"
+    }
+    # The paths really lead to the values in the reports the evaluate step writes.
+    found = evaluation(model_fn(str(model_dir)), splits["test"], None)
+    report = json.loads(found.files()[settings.REPORT_FILE])
     assert value_at(report, metric_path) == metric_from_report(report)
     assert value_at(report, comparison_path) is True  # no champion: the threshold decides
+    assert value_at(json.loads(found.files()[settings.BIAS_FILE]), bias_path) is True
 
 
 def test_evaluate_looks_up_mains_champion_in_the_pipelines_region(definition):
@@ -166,11 +180,12 @@ def test_evaluate_looks_up_mains_champion_in_the_pipelines_region(definition):
         assert evaluate_step["Environment"]["AWS_DEFAULT_REGION"] == main.region
 
 
-def test_failed_gate_names_both_values_the_threshold_and_the_comparison(built):
+def test_failed_gate_names_both_values_the_threshold_the_comparison_and_the_bias(built):
     steps = steps_by_name(built)
     message = steps["QualityGateFailed"]["Arguments"]["ErrorMessage"]["Std:Join"]
-    threshold, champion = steps["QualityGate"]["Arguments"]["Conditions"]
-    first, value, middle, threshold_value, joint, summary, last = message["Values"]
+    threshold, champion, bias = steps["QualityGate"]["Arguments"]["Conditions"]
+    parts = message["Values"]
+    first, value, middle, threshold_value, joint, summary, bias_joint, bias_summary, last = parts
     assert message["On"] == ""
     assert first == f"Quality gate failed: {settings.PRIMARY_METRIC} "
     assert value == threshold["LeftValue"]  # the very number the gate compared
@@ -182,6 +197,12 @@ def test_failed_gate_names_both_values_the_threshold_and_the_comparison(built):
     assert (
         summary["Std:JsonGet"]["PropertyFile"]
         == champion["LeftValue"]["Std:JsonGet"]["PropertyFile"]
+    )
+    assert bias_joint == "; bias: "
+    assert bias_summary["Std:JsonGet"]["Path"] == "gate.summary"
+    assert (
+        bias_summary["Std:JsonGet"]["PropertyFile"]
+        == bias["LeftValue"]["Std:JsonGet"]["PropertyFile"]
     )
     assert "not registered" in last
 
@@ -201,6 +222,17 @@ def test_register_step_records_metrics_approval_and_serving_code(built, definiti
         {"Get": "Steps.Baseline.ProcessingOutputConfig.Outputs['baseline'].S3Output.S3Uri"},
         BASELINE_FILE,
     ]
+    # And its bias assessment and explanations, as Studio shows a Clarify check's.
+    evaluation_dir = {
+        "Get": "Steps.Evaluate.ProcessingOutputConfig.Outputs['evaluation'].S3Output.S3Uri"
+    }
+    for kind, name in (
+        ("Bias", settings.BIAS_FILE),
+        ("Explainability", settings.EXPLAINABILITY_FILE),
+    ):
+        report = arguments["ModelMetrics"][kind]["Report"]
+        assert report["ContentType"] == "application/json"
+        assert report["S3Uri"]["Std:Join"]["Values"] == [evaluation_dir, name]
     (container,) = arguments["InferenceSpecification"]["Containers"]
     assert container["ModelDataUrl"] == {"Get": "Steps.Train.ModelArtifacts.S3ModelArtifacts"}
     assert container["Environment"]["SAGEMAKER_PROGRAM"] == f"{PACKAGE}.infer.handler"
@@ -218,12 +250,18 @@ def test_registered_model_traces_back_to_its_commit_build_and_execution(built):
     assert metadata["git-commit"] == {"Get": "Parameters.GitCommit"}
     assert metadata["codebuild-build-id"] == {"Get": "Parameters.CodeBuildId"}
     assert metadata["pipeline-execution"] == {"Get": "Execution.PipelineExecutionArn"}
-    # The person approving sees what the model was compared with, and how it fared.
+    # The person approving sees what the model was compared with, and how it fared, in the
+    # spelling metadata values allow, and where its page is.
     for key, field in (
         ("champion-package", "champion_package"),
-        ("champion-comparison", "summary"),
+        ("champion-comparison", "registry_summary"),
     ):
         assert metadata[key]["Std:JsonGet"]["Path"] == f"{settings.COMPARISON_KEY}.{field}"
+    assert metadata["bias-assessment"]["Std:JsonGet"]["Path"] == "gate.registry_summary"
+    assert metadata[settings.EVALUATION_PAGE_METADATA]["Std:Join"]["Values"] == [
+        {"Get": "Steps.Evaluate.ProcessingOutputConfig.Outputs['evaluation'].S3Output.S3Uri"},
+        settings.EVALUATION_PAGE,
+    ]
 
 
 def test_jobs_run_the_package_entry_points_in_the_settings_image(built, definition):

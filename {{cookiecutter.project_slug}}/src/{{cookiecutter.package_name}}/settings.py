@@ -49,6 +49,15 @@ PRIMARY_METRIC = "auc"
 REPORT_KEY = "binary_classification_metrics"
 QUALITY_THRESHOLD = 0.9
 SAMPLE_DATA = PROJECT_ROOT / "data" / "sample" / "breast_cancer.csv"
+# The largest disparity allowed between groups of a sensitive feature (evaluate/bias.py): the
+# difference between the highest and the lowest group's rate of predicted positives (demographic
+# parity), of true positives among actual positives (equal opportunity), and of false positives
+# among actual negatives.
+BIAS_THRESHOLDS = {
+    "positive_rate_difference": 0.1,
+    "true_positive_rate_difference": 0.1,
+    "false_positive_rate_difference": 0.1,
+}
 {%- else %}
 
 # The quality gate: a model is registered only when this metric reaches the threshold.
@@ -57,6 +66,14 @@ PRIMARY_METRIC = "r2"
 REPORT_KEY = "regression_metrics"
 QUALITY_THRESHOLD = 0.3
 SAMPLE_DATA = PROJECT_ROOT / "data" / "sample" / "diabetes.csv"
+# The largest disparity allowed between groups of a sensitive feature (evaluate/bias.py): the
+# highest group's mean absolute error over the lowest's, and the difference between the groups'
+# mean residuals (prediction minus truth, in units of the whole test split's mean absolute
+# error): a model that errs more, or leans one way more, for one group.
+BIAS_THRESHOLDS = {
+    "error_ratio": 1.25,
+    "mean_residual_difference": 0.25,
+}
 {%- endif %}
 
 # The report the evaluate step writes and the quality gate reads.
@@ -70,11 +87,35 @@ CHAMPION_CONFIDENCE = 0.95
 CHAMPION_TOLERANCE = 0.01
 # The top-level key of the comparison in evaluation.json, beside REPORT_KEY.
 COMPARISON_KEY = "champion_comparison"
+# What Evaluate writes beside REPORT_FILE, each registered with the model version: the
+# explanations (evaluate/explain.py), the bias assessment (evaluate/bias.py) and the page a
+# person reads before approving (evaluate/page.py).
+EXPLAINABILITY_FILE = "explainability.json"
+BIAS_FILE = "bias.json"
+EVALUATION_PAGE = "evaluation.html"
+# The registered version's metadata key that names its evaluation.html.
+EVALUATION_PAGE_METADATA = "evaluation-report"
+# Global feature importance shuffles each feature IMPORTANCE_REPEATS times in at most
+# IMPORTANCE_ROWS test rows; per-row attributions explain ATTRIBUTED_ROWS of them.
+IMPORTANCE_ROWS = 5000
+IMPORTANCE_REPEATS = 5
+ATTRIBUTED_ROWS = 20
+# Groups of a sensitive feature smaller than this are reported but not compared: so few rows say
+# little of the group. With BIAS_GATE the quality gate refuses a model whose disparity between
+# the compared groups exceeds BIAS_THRESHOLDS; without it the report flags the disparity and the
+# person approving decides.
+BIAS_MIN_GROUP_SIZE = 30
+BIAS_GATE = False
 # Set by the local executor: the evaluate job finds the champion in this local registry
 # rather than in SageMaker's, among the versions of this group: the one the local run registers
 # into and `registry approve` approves (on a dev checkout, the -dev group), not main's.
 LOCAL_REGISTRY_VARIABLE = "LOCAL_MODEL_REGISTRY"
 LOCAL_CHAMPION_GROUP_VARIABLE = "LOCAL_CHAMPION_GROUP"
+# A model package's metadata (CustomerMetadataProperties): SageMaker refuses the request unless
+# each key (at most 128) and value (at most 256) holds only these characters (a regex class:
+# letters, digits, spaces and _.:/=+-@).
+METADATA_CHARACTERS = r"\w .:/=+@-"
+METADATA_VALUE_LENGTH = 256
 # The status a newly registered model gets: a person approves it before it is deployed.
 PENDING_APPROVAL = "PendingManualApproval"
 # The status a person gives a model to deploy it; the newest such version is the champion.

@@ -7,6 +7,12 @@ Missing feature values are allowed (both model frameworks handle them); missing 
 Categorical features are numeric codes (a code stands for a kind, not an amount): the drift
 check (`monitor`) compares their frequencies and flags codes training never saw, instead of
 comparing them as numbers. Name them in CATEGORICAL_FEATURES, a subset of FEATURES.
+
+Sensitive features are those a model must not treat groups of people differently by (sex, age,
+say): the evaluation reports the model's metrics per group of each (evaluate/bias.py) and the
+disparities between groups, against settings.BIAS_THRESHOLDS. Name them in SENSITIVE_FEATURES,
+each with how its rows are grouped: a categorical feature by its codes (no bin edges), any
+other by bin edges, e.g. `{"age": (40, 60)}` for under 40, 40 to under 60, and 60 or over.
 """
 
 TARGET = "target"
@@ -62,20 +68,42 @@ FEATURES = (
 {%- if cookiecutter.problem_type == "binary_classification" %}
 
 CATEGORICAL_FEATURES: tuple[str, ...] = ()
+
+# No feature of the sample describes a person: the report says that no bias was assessed.
+SENSITIVE_FEATURES: dict[str, tuple[float, ...]] = {}
 {%- else %}
 
 CATEGORICAL_FEATURES: tuple[str, ...] = ("sex",)
+
+SENSITIVE_FEATURES: dict[str, tuple[float, ...]] = {"sex": (), "age": (40, 60)}
 {%- endif %}
 
 
-def check_declarations(features: tuple[str, ...], categorical: tuple[str, ...]) -> None:
-    """Refuse CATEGORICAL_FEATURES that FEATURES does not declare: a typo would go unnoticed."""
-    unknown = [name for name in categorical if name not in features]
-    if unknown:
-        raise ValueError(
-            f"data/schema.py: CATEGORICAL_FEATURES names {', '.join(map(repr, unknown))}, "
-            "not in FEATURES; fix the name or add it to FEATURES"
-        )
+def check_declarations(
+    features: tuple[str, ...],
+    categorical: tuple[str, ...],
+    sensitive: dict[str, tuple[float, ...]],
+) -> None:
+    """Refuse declarations that do not fit FEATURES: a typo would go unnoticed."""
+    declarations = {"CATEGORICAL_FEATURES": categorical, "SENSITIVE_FEATURES": sensitive}
+    for declaration, names in declarations.items():
+        unknown = [name for name in names if name not in features]
+        if unknown:
+            raise ValueError(
+                f"data/schema.py: {declaration} names {', '.join(map(repr, unknown))}, "
+                "not in FEATURES; fix the name or add it to FEATURES"
+            )
+    for name, edges in sensitive.items():
+        if not edges and name not in categorical:
+            raise ValueError(
+                f"data/schema.py: SENSITIVE_FEATURES gives {name!r} no bin edges, but it is not "
+                "categorical; give its edges, e.g. (40, 60), or add it to CATEGORICAL_FEATURES"
+            )
+        if list(edges) != sorted(set(edges)):
+            raise ValueError(
+                f"data/schema.py: SENSITIVE_FEATURES gives {name!r} the bin edges {edges}; "
+                "give them rising, each once, e.g. (40, 60)"
+            )
 
 
-check_declarations(FEATURES, CATEGORICAL_FEATURES)
+check_declarations(FEATURES, CATEGORICAL_FEATURES, SENSITIVE_FEATURES)

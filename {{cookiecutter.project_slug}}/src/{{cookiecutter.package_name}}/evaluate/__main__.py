@@ -2,12 +2,12 @@
 
 Reads the model from /opt/ml/processing/model (a SageMaker training job's model.tar.gz, or an
 unpacked model directory locally) and the test split from /opt/ml/processing/test, compares the
-model with the champion of --champion-group (evaluate/champion.py), and writes evaluation.json
-to /opt/ml/processing/evaluation.
+model with the champion of --champion-group (evaluate/champion.py), explains it and assesses its
+bias, and writes evaluation.json, explainability.json, bias.json and evaluation.html to
+/opt/ml/processing/evaluation (evaluate/documents.py).
 """
 
 import argparse
-import json
 import tempfile
 from pathlib import Path
 
@@ -16,7 +16,8 @@ from ..data.core import DataValidationError, read_csv_files
 from ..infer.handler import InvalidModelError
 from ..options import output_folder
 from . import champion
-from .core import ChampionError, evaluate
+from .core import ChampionError
+from .documents import evaluation, write
 from .models import load_model
 
 PROCESSING_DIR = settings.PROCESSING_DIR
@@ -44,13 +45,14 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as scratch:
         try:
             model = load_model(args.model_dir, Path(scratch) / "model")
-            report = evaluate(model, test, champion.find(group, Path(scratch)))
+            found = evaluation(model, test, champion.find(group, Path(scratch)))
         except (FileNotFoundError, InvalidModelError, ChampionError) as error:  # each names it
             parser.exit(2, f"evaluate: error: {error}\n")
-    args.output_dir.mkdir(parents=True, exist_ok=True)
-    (args.output_dir / settings.REPORT_FILE).write_text(json.dumps(report, indent=2) + "\n")
-    print(f"evaluate: {report[settings.COMPARISON_KEY]['summary']}")
-    print(f"evaluate: wrote {args.output_dir / settings.REPORT_FILE}")
+    files = found.files()
+    write(args.output_dir, files)
+    for line in found.summary():
+        print(f"evaluate: {line}")
+    print(f"evaluate: wrote {', '.join(files)} to {args.output_dir}")
     return 0
 
 

@@ -7,6 +7,7 @@ production): both models score the same test rows, and the same resamples give t
 difference in the primary metric its one-sided lower bound (settings, "Champion/challenger").
 """
 
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,6 +22,7 @@ from ..train.core import features_and_target
 
 BOOTSTRAP_ROUNDS = 200
 BOOTSTRAP_SEED = 0
+METADATA_REFUSED = re.compile(f"[^{settings.METADATA_CHARACTERS}]+")
 {%- if cookiecutter.problem_type == "binary_classification" %}
 
 
@@ -111,6 +113,12 @@ def resamples(truth: np.ndarray):
             yield rows
 
 
+def metadata_text(text: str) -> str:
+    """`text` as a model package's metadata value may hold it: other characters as spaces."""
+    kept = METADATA_REFUSED.sub(" ", text.replace("%", " percent"))
+    return " ".join(kept.split())[: settings.METADATA_VALUE_LENGTH]
+
+
 def bootstrap_deviation(truth: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
     """Standard deviation of each metric over bootstrap resamples of the test set."""
     samples: dict[str, list[float]] = {}
@@ -162,42 +170,57 @@ def comparison(
         "tolerance": settings.CHAMPION_TOLERANCE,
     }
     if champion is None:
-        return {
-            **record,
-            "champion": None,
-            "champion_version": None,
-            "champion_package": "none",
-            "difference": None,
-            "difference_lower_bound": None,
-            "not_worse": True,
-            "summary": "no Approved champion to compare with: the threshold decides alone",
-        }
+        return with_registry_summary(
+            {
+                **record,
+                "champion": None,
+                "champion_version": None,
+                "champion_package": "none",
+                "difference": None,
+                "difference_lower_bound": None,
+                "not_worse": True,
+                "summary": "no Approved champion to compare with: the threshold decides alone",
+            }
+        )
     old = champion_predictions(champion, test)
     value = float(metric_values(truth, old)[metric])
     bound = difference_lower_bound(truth, predicted, old)
     not_worse = bool(bound >= -settings.CHAMPION_TOLERANCE)  # NaN is never not worse
     verdict = "within" if not_worse else "beyond"
-    return {
-        **record,
-        "champion": value,
-        "champion_version": champion.version,
-        "champion_package": champion.arn,
-        "difference": challenger - value,
-        "difference_lower_bound": bound,
-        "not_worse": not_worse,
-        "summary": (
-            f"{metric} {challenger:.4f} against champion version {champion.version}'s "
-            f"{value:.4f}: difference {challenger - value:+.4f}, lower bound {bound:+.4f} "
-            f"({settings.CHAMPION_CONFIDENCE:.0%} one-sided), {verdict} the tolerance "
-            f"{-settings.CHAMPION_TOLERANCE:+.4f}"
-        ),
-    }
+    return with_registry_summary(
+        {
+            **record,
+            "champion": value,
+            "champion_version": champion.version,
+            "champion_package": champion.arn,
+            "difference": challenger - value,
+            "difference_lower_bound": bound,
+            "not_worse": not_worse,
+            "summary": (
+                f"{metric} {challenger:.4f} against {value:.4f} of champion version "
+                f"{champion.version}: difference {challenger - value:+.4f}, lower bound "
+                f"{bound:+.4f} ({settings.CHAMPION_CONFIDENCE:.0%} one-sided), {verdict} the "
+                f"tolerance {-settings.CHAMPION_TOLERANCE:+.4f}"
+            ),
+        }
+    )
+
+
+def with_registry_summary(record: dict) -> dict:
+    """`record` and its summary as the registered version's metadata can hold it."""
+    return {**record, "registry_summary": metadata_text(record["summary"])}
 
 
 def evaluate(model: Model, test: pd.DataFrame, champion: Champion | None = None) -> dict:
     """The evaluation report of `model` on the test frame, compared with the `champion`."""
     features, truth = features_and_target(test)
-    predicted = predict_array(model, features)
+    return quality_report(truth, predict_array(model, features), champion, test)
+
+
+def quality_report(
+    truth: np.ndarray, predicted: np.ndarray, champion: Champion | None, test: pd.DataFrame
+) -> dict:
+    """evaluation.json of the model's `predicted` values on the `test` rows."""
     values = metric_values(truth, predicted)
     deviation = bootstrap_deviation(truth, predicted)
     metrics = {

@@ -6,7 +6,11 @@
 The quality gate registers a model that reaches the threshold and is not worse than the
 champion, the newest Approved version of the release branch's group: Evaluate scores both on
 the same test rows and records the comparison in evaluation.json (evaluate/core.py), and the
-registered version carries its summary in its metadata, for the person who approves it.
+registered version carries its summary in its metadata, for the person who approves it. With
+settings.BIAS_GATE it also refuses a model whose disparity between the groups of a sensitive
+feature exceeds settings.BIAS_THRESHOLDS (bias.json, evaluate/bias.py). Evaluate's explanations
+and bias assessment are the version's explainability and bias reports, and its evaluation.html
+(the curves, explanations and bias, drawn) is named in the version's metadata.
 
 Every job runs this package (see `code.py`) in a prebuilt image from `settings`: preprocess,
 evaluate and the drift baseline (`monitor baseline`) as processing jobs, train as a training
@@ -289,6 +293,7 @@ def build(
     report = PropertyFile(
         name="EvaluationReport", output_name="evaluation", path=settings.REPORT_FILE
     )
+    bias = PropertyFile(name="BiasReport", output_name="evaluation", path=settings.BIAS_FILE)
     evaluate = processing_step(
         "Evaluate",
         "evaluate",
@@ -302,12 +307,16 @@ def build(
                 "evaluation", run_uri("evaluate", "evaluation"), f"{PROCESSING_DIR}/evaluation"
             )
         ],
-        property_files=[report],
+        property_files=[report, bias],
         arguments=["--champion-group", config.champion_group],
         # The champion is looked up in the pipeline's region, whatever the job's default.
         env={"AWS_DEFAULT_REGION": config.region},
     )
     evaluation_dir = evaluate.properties.ProcessingOutputConfig.Outputs["evaluation"].S3Output.S3Uri
+
+    def evaluation_file(name: str) -> Join:
+        return Join(on="/", values=[evaluation_dir, name])
+
     baseline = processing_step(
         "Baseline",
         "monitor",
@@ -329,6 +338,10 @@ def build(
         """A field of the champion comparison Evaluate wrote."""
         path = f"{settings.COMPARISON_KEY}.{field}"
         return JsonGet(step_name=evaluate.name, property_file=report, json_path=path)
+
+    def bias_gate(field: str) -> JsonGet:
+        """A field of the bias assessment's verdict (evaluate/bias.py)."""
+        return JsonGet(step_name=evaluate.name, property_file=bias, json_path=f"gate.{field}")
 
     register = ModelStep(
         name="Register",
@@ -353,22 +366,32 @@ def build(
             model_metrics=ModelMetrics(
                 model_statistics=MetricsSource(
                     content_type="application/json",
-                    s3_uri=Join(on="/", values=[evaluation_dir, settings.REPORT_FILE]),
+                    s3_uri=evaluation_file(settings.REPORT_FILE),
                 ),
                 # The drift baseline: where monitoring finds what this model was trained on.
                 model_data_statistics=MetricsSource(
                     content_type="application/json",
                     s3_uri=Join(on="/", values=[baseline_dir, BASELINE_FILE]),
                 ),
+                bias=MetricsSource(
+                    content_type="application/json", s3_uri=evaluation_file(settings.BIAS_FILE)
+                ),
+                explainability=MetricsSource(
+                    content_type="application/json",
+                    s3_uri=evaluation_file(settings.EXPLAINABILITY_FILE),
+                ),
             ),
             customer_metadata_properties={
-                "branch": config.branch,
+                "branch": config.tags["branch"],  # spelt as metadata values allow
                 "code-digest": code.digest,
                 "git-commit": parameters["GitCommit"],
                 "codebuild-build-id": parameters["CodeBuildId"],
                 "pipeline-execution": ExecutionVariables.PIPELINE_EXECUTION_ARN,
                 "champion-package": compared("champion_package"),
-                "champion-comparison": compared("summary"),
+                "champion-comparison": compared("registry_summary"),
+                "bias-assessment": bias_gate("registry_summary"),
+                # The page the person approving reads: the curves, explanations and bias.
+                settings.EVALUATION_PAGE_METADATA: evaluation_file(settings.EVALUATION_PAGE),
             },
         ),
         retry_policies=RETRY_POLICIES[:1],
@@ -384,6 +407,8 @@ def build(
                 threshold,
                 "; ",
                 compared("summary"),
+                "; bias: ",
+                bias_gate("summary"),
                 "; the model was not registered.",
             ],
         ),
@@ -393,6 +418,7 @@ def build(
         conditions=[
             ConditionGreaterThanOrEqualTo(left=metric, right=threshold),
             ConditionEquals(left=compared("not_worse"), right=True),
+            ConditionEquals(left=bias_gate("passes"), right=True),
         ],
         if_steps=[register],
         else_steps=[gate_failed],

@@ -62,6 +62,7 @@ CAN_START_WARM = sys.platform == "linux"
 # What a job inherits from this machine's environment: enough to start a process, no more.
 PASSED_VARIABLES = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT", "ML_THREADS")
 REFERENCE = re.compile(r"Steps\.([A-Za-z0-9_-]+)")
+METADATA_TEXT = re.compile(f"[{settings.METADATA_CHARACTERS}]+")
 
 
 class ExecutionError(RuntimeError):
@@ -539,6 +540,15 @@ class Executor:
         raise FailStepError(name, str(arguments.get("ErrorMessage", "")))
 
     def _register(self, name: str, step: dict, request: dict) -> dict:
+        longest_value = settings.METADATA_VALUE_LENGTH
+        for key, value in request.get("CustomerMetadataProperties", {}).items():
+            for kind, text, longest in (("key", key, 128), ("value", value, longest_value)):
+                if not METADATA_TEXT.fullmatch(text) or len(text) > longest:
+                    raise ExecutionError(
+                        name,
+                        f"metadata {kind} {text!r}: SageMaker refuses it (at most {longest} "
+                        f"letters, digits, spaces or _.:/=+-@)",
+                    )
         return self.register(name, request)
 
     # Jobs -------------------------------------------------------------------------------------

@@ -6,6 +6,9 @@
         model/              the model archive the request names, unpacked: what an endpoint loads
         evaluation.json     its ModelMetrics.ModelQuality statistics (the evaluation report)
         baseline.json       its ModelMetrics.ModelDataQuality statistics (the drift baseline)
+        bias.json           its ModelMetrics.Bias report (evaluate/bias.py)
+        explainability.json its ModelMetrics.Explainability report (evaluate/explain.py)
+        evaluation.html     the page its metadata names (evaluate/page.py), to read before approving
         sourcedir.tar.gz    the code archive its container serves with (SAGEMAKER_SUBMIT_DIRECTORY),
                             which the scoring pipeline's jobs run (`make score`)
 
@@ -85,8 +88,17 @@ def register(
     code_archive = container["Environment"]["SAGEMAKER_SUBMIT_DIRECTORY"]
     shutil.copyfile(path_of(code_archive), version_dir / CODE_ARCHIVE)
     metrics = request.get("ModelMetrics", {})
-    for kind, name in (("ModelQuality", settings.REPORT_FILE), ("ModelDataQuality", BASELINE_FILE)):
-        shutil.copyfile(path_of(metrics[kind]["Statistics"]["S3Uri"]), version_dir / name)
+    documents = {
+        settings.REPORT_FILE: metrics["ModelQuality"]["Statistics"],
+        BASELINE_FILE: metrics["ModelDataQuality"]["Statistics"],
+        settings.BIAS_FILE: metrics["Bias"]["Report"],
+        settings.EXPLAINABILITY_FILE: metrics["Explainability"]["Report"],
+        settings.EVALUATION_PAGE: {
+            "S3Uri": request["CustomerMetadataProperties"][settings.EVALUATION_PAGE_METADATA]
+        },
+    }
+    for name, source in documents.items():
+        shutil.copyfile(path_of(source["S3Uri"]), version_dir / name)
     version = int(version_dir.name)
     package = {
         **request,

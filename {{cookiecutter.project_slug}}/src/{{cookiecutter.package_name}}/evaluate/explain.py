@@ -1,0 +1,162 @@
+"""Why the model predicts what it does: global feature importance and per-row attributions.
+
+Global importance is permutation importance on the test split (scikit-learn's
+`inspection.permutation_importance`): how much the primary metric drops when one feature's
+values are shuffled, so it means the same for either framework and counts only what the model
+uses on data it has not seen.
+{%- if cookiecutter.model_framework == "xgboost" %}
+
+Per-row attributions are XGBoost's own TreeSHAP (`pred_contribs`): exact Shapley values of each
+feature for one row, which add up, with the base value, to the model's raw output, its margin
+{%- if cookiecutter.problem_type == "binary_classification" %} (log-odds of the positive class){% endif %}.
+{%- else %}
+
+Per-row attributions are Shapley values, estimated by permutation sampling against a background
+of test rows: scikit-learn's inspection tools explain the model as a whole, not one row. For
+each sampled order of the features, each background row turns into the explained row one
+feature at a time, and a feature's attribution is the mean change of the prediction when it
+turns. The attributions of a row add up, with the base value (the mean prediction on the
+background), to its prediction{% if cookiecutter.problem_type == "binary_classification" %} (the probability of the positive class){% endif %}, exactly.
+{%- endif %}
+"""
+
+import numpy as np
+import pandas as pd
+from sklearn.inspection import permutation_importance
+
+from .. import settings
+from ..infer.handler import Model, predict_array
+from ..train.core import features_and_target
+from .core import metric_values
+
+SEED = 0
+{%- if cookiecutter.model_framework == "xgboost" %}
+ATTRIBUTION_METHOD = "TreeSHAP, XGBoost's pred_contribs (exact Shapley values)"
+{%- if cookiecutter.problem_type == "binary_classification" %}
+ATTRIBUTION_UNIT = "log-odds of the positive class"
+{%- else %}
+ATTRIBUTION_UNIT = "the prediction"
+{%- endif %}
+{%- else %}
+ATTRIBUTION_METHOD = "Shapley values by permutation sampling against test rows"
+{%- if cookiecutter.problem_type == "binary_classification" %}
+ATTRIBUTION_UNIT = "probability of the positive class"
+{%- else %}
+ATTRIBUTION_UNIT = "the prediction"
+{%- endif %}
+# Feature orders sampled per row, and background rows each order starts from.
+SAMPLED_ORDERS = 10
+BACKGROUND_ROWS = 20
+{%- endif %}
+
+
+def sample_rows(count: int, limit: int) -> np.ndarray:
+    """At most `limit` of `count` row positions, the same ones on every call (seeded), sorted."""
+    if count <= limit:
+        return np.arange(count)
+    return np.sort(np.random.default_rng(SEED).choice(count, limit, replace=False))
+
+
+def feature_importance(model: Model, features: np.ndarray, truth: np.ndarray) -> list[dict]:
+    """Each feature's drop in the primary metric when shuffled, the largest first."""
+
+    def score(_estimator, rows, target) -> float:
+        return metric_values(target, predict_array(model, rows))[settings.PRIMARY_METRIC]
+
+    result = permutation_importance(
+        model.estimator,
+        features,
+        truth,
+        scoring=score,
+        n_repeats=settings.IMPORTANCE_REPEATS,
+        random_state=SEED,
+    )
+    entries = [
+        {"feature": name, "importance": float(mean), "standard_deviation": float(deviation)}
+        for name, mean, deviation in zip(
+            model.features, result.importances_mean, result.importances_std, strict=True
+        )
+    ]
+    return sorted(entries, key=lambda entry: -entry["importance"])
+{%- if cookiecutter.model_framework == "xgboost" %}
+
+
+def attributions(model: Model, rows: np.ndarray) -> tuple[np.ndarray, float]:
+    """Each row's attribution per feature (TreeSHAP), and the base value they start from."""
+    from xgboost import DMatrix
+
+    contributions = model.estimator.get_booster().predict(DMatrix(rows), pred_contribs=True)
+    return contributions[:, :-1].astype(float), float(contributions[0, -1])
+
+
+def model_output(model: Model, rows: np.ndarray) -> np.ndarray:
+    """What the attributions add up to: the model's margin."""
+    from xgboost import DMatrix
+
+    return model.estimator.get_booster().predict(DMatrix(rows), output_margin=True).astype(float)
+{%- else %}
+
+
+def attributions(
+    model: Model, rows: np.ndarray, background: np.ndarray
+) -> tuple[np.ndarray, float]:
+    """Each row's attribution per feature (sampled Shapley values), and the base value.
+
+    One prediction call per sampled order: every row, background row and step at once.
+    """
+    rng = np.random.default_rng(SEED)
+    count, width = rows.shape
+    total = np.zeros((count, width))
+    for _ in range(SAMPLED_ORDERS):
+        order = rng.permutation(width)
+        # paths[step, row, background row]: the background row with the first `step` features
+        # of the order taken from the explained row.
+        paths = np.broadcast_to(background, (width + 1, count, *background.shape)).copy()
+        for step, feature in enumerate(order, start=1):
+            paths[step:, :, :, feature] = rows[:, feature][:, None]
+        predicted = predict_array(model, paths.reshape(-1, width)).reshape(width + 1, count, -1)
+        steps = np.diff(predicted.mean(axis=2), axis=0)  # the change each step makes, per row
+        total[:, order] += steps.T
+    return total / SAMPLED_ORDERS, float(np.mean(predict_array(model, background)))
+
+
+def model_output(model: Model, rows: np.ndarray) -> np.ndarray:
+    """What the attributions add up to: the prediction."""
+    return np.asarray(predict_array(model, rows), dtype=float)
+{%- endif %}
+
+
+def explain(model: Model, test: pd.DataFrame) -> dict:
+    """explainability.json: the global importance and the attributions of a sample of rows."""
+    features, truth = features_and_target(test)
+    ranked = sample_rows(len(test), settings.IMPORTANCE_ROWS)
+    explained = sample_rows(len(test), settings.ATTRIBUTED_ROWS)
+    {%- if cookiecutter.model_framework == "xgboost" %}
+    values, base_value = attributions(model, features[explained])
+    {%- else %}
+    background = features[sample_rows(len(test), BACKGROUND_ROWS)]
+    values, base_value = attributions(model, features[explained], background)
+    {%- endif %}
+    outputs = model_output(model, features[explained])
+    return {
+        "feature_importance": {
+            "method": (
+                f"permutation importance: the drop in {settings.PRIMARY_METRIC} when a feature "
+                f"is shuffled, {settings.IMPORTANCE_REPEATS} times, in {len(ranked)} test rows"
+            ),
+            "features": feature_importance(model, features[ranked], truth[ranked]),
+        },
+        "attributions": {
+            "method": ATTRIBUTION_METHOD,
+            "unit": ATTRIBUTION_UNIT,
+            "base_value": base_value,
+            "rows": [
+                {
+                    "test_row": int(position),
+                    "output": float(output),
+                    "values": dict(zip(model.features, map(float, row_values), strict=True)),
+                }
+                for position, output, row_values in zip(explained, outputs, values, strict=True)
+            ],
+        },
+    }
