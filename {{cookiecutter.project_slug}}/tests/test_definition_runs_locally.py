@@ -14,8 +14,9 @@ import pytest
 from conftest import TEST_ENVIRONMENT, require_sdk
 
 from {{ cookiecutter.package_name }} import settings
+from {{ cookiecutter.package_name }}.data import schema
 from {{ cookiecutter.package_name }}.pipeline import code, local
-from {{ cookiecutter.package_name }}.pipeline.executor import ExecutionError, RunFolder
+from {{ cookiecutter.package_name }}.pipeline.executor import ExecutionError, FailStepError, RunFolder
 from {{ cookiecutter.package_name }}.pipeline.expressions import parameter_values
 
 require_sdk()
@@ -49,13 +50,24 @@ def execute(tmp_path, config, sample_path):
     folder = RunFolder(tmp_path / "local1")  # the execution id
     registered = []
 
-    def run(document: dict, leave_out: str | None = None, **given: str):
-        """`leave_out`: a file of the bundle, deleted once staged, as if the bundle lacked it."""
+    def run(
+        document: dict,
+        leave_out: str | None = None,
+        amend: dict[str, str] | None = None,
+        **given: str,
+    ):
+        """`leave_out`: a file of the bundle, deleted once staged, as if the bundle lacked it;
+        `amend`: files of the bundle and lines added to each once staged, as if the code said so.
+        """
         bundle = code.collect()
         parameters = parameter_values(document["Parameters"], given)
         local.stage(folder, sample_path, parameters["InputDataUri"], bundle, config.branch_root)
+        staged = folder.s3(bundle.files_uri(config.branch_root), "test")
         if leave_out:
-            (folder.s3(bundle.files_uri(config.branch_root), "test") / leave_out).unlink()
+            (staged / leave_out).unlink()
+        for path, lines in (amend or {}).items():
+            with (staged / path).open("a") as module:
+                module.write(lines)
 
         def register(step: str, request: dict) -> dict:
             registered.append(request)
@@ -95,6 +107,41 @@ def test_the_definition_trains_evaluates_and_registers_on_this_machine(definitio
     assert container["Environment"]["SAGEMAKER_PROGRAM"].startswith("{{ cookiecutter.package_name }}.infer")
     with tarfile.open(execute.folder.s3(container["ModelDataUrl"], "test")) as archive:
         assert "model.json" in archive.getnames()
+
+
+def bias_settings(sample_frame, gate: bool) -> dict[str, str]:
+    """The first feature declared sensitive (split at its median), every disparity beyond."""
+    first = schema.FEATURES[0]
+    sensitive = {first: (float(sample_frame[first].median()),)}
+    return {
+        "{{ cookiecutter.package_name }}/data/schema.py": f"\nSENSITIVE_FEATURES = {sensitive!r}\n",
+        "{{ cookiecutter.package_name }}/settings.py": (
+            f"\nBIAS_GATE = {gate}\nBIAS_THRESHOLDS = dict.fromkeys(BIAS_THRESHOLDS, 0.0)\n"
+            "BIAS_MIN_GROUP_SIZE = 1\n"
+        ),
+    }
+
+
+def test_the_bias_gate_refuses_a_model_beyond_the_thresholds(definition, execute, sample_frame):
+    with pytest.raises(FailStepError, match="disparity beyond the thresholds") as failed:
+        execute(definition, amend=bias_settings(sample_frame, gate=True), QualityThreshold="0")
+    assert failed.value.step == "QualityGateFailed"
+    assert f"bias: disparity beyond the thresholds: {schema.FEATURES[0]} " in str(failed.value)
+    assert not execute.registered
+
+
+def test_without_the_bias_gate_the_version_is_registered_flagged(definition, execute, sample_frame):
+    records = execute(
+        definition, amend=bias_settings(sample_frame, gate=False), QualityThreshold="0"
+    )
+    assert records["Register"]["StepStatus"] == "Succeeded"
+    [request] = execute.registered
+    flagged = request["CustomerMetadataProperties"]["bias-assessment"]
+    assert flagged.startswith(f"disparity beyond the thresholds: {schema.FEATURES[0]} ")
+    bias_uri = request["ModelMetrics"]["Bias"]["Report"]["S3Uri"]
+    bias = json.loads(execute.folder.s3(bias_uri, "test").read_text())
+    assert bias["gate"] == {**bias["gate"], "enforced": False, "passes": True}
+    assert bias["gate"]["within_thresholds"] is False
 
 
 def test_a_wrong_output_name_fails_the_step_that_reads_it(definition, execute):

@@ -6,9 +6,11 @@ and each group gets its size and its metrics:
 {%- if cookiecutter.problem_type == "binary_classification" %} the rate of actual positives,
 of predicted positives, of true positives among the actual positives and of false positives
 among the actual negatives.
-{%- else %} the mean truth and prediction, the mean absolute error and the mean residual
-(prediction minus truth).
-{%- endif %} The disparities are the largest differences between groups of at least
+{%- else %} the mean truth and prediction,
+the mean absolute error and the mean residual (prediction minus truth).
+{%- endif %}
+
+The disparities are the largest differences between groups of at least
 settings.BIAS_MIN_GROUP_SIZE rows, each against its threshold in settings.BIAS_THRESHOLDS.
 
 This is the package's own code, run by Evaluate locally and on SageMaker alike, rather than a

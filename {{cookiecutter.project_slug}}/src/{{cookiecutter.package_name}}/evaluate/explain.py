@@ -8,7 +8,9 @@ uses on data it has not seen.
 
 Per-row attributions are XGBoost's own TreeSHAP (`pred_contribs`): exact Shapley values of each
 feature for one row, which add up, with the base value, to the model's raw output, its margin
-{%- if cookiecutter.problem_type == "binary_classification" %} (log-odds of the positive class){% endif %}.
+{%- if cookiecutter.problem_type == "binary_classification" %}
+(the log-odds of the positive class)
+{%- endif %}.
 {%- else %}
 
 Per-row attributions are Shapley values, estimated by permutation sampling against a background
@@ -16,7 +18,10 @@ of test rows: scikit-learn's inspection tools explain the model as a whole, not 
 each sampled order of the features, each background row turns into the explained row one
 feature at a time, and a feature's attribution is the mean change of the prediction when it
 turns. The attributions of a row add up, with the base value (the mean prediction on the
-background), to its prediction{% if cookiecutter.problem_type == "binary_classification" %} (the probability of the positive class){% endif %}, exactly.
+background), to its prediction
+{%- if cookiecutter.problem_type == "binary_classification" %}
+(the probability of the positive class)
+{%- endif %}, exactly.
 {%- endif %}
 """
 
