@@ -103,7 +103,7 @@ def test_extras_given_to_make_install_again_when_they_differ(tmp_path):
     assert installs(make_setup(project, "EXTRAS=dev", dry_run=True)) is None
     assert installs(make_setup(project, "EXTRAS=dev,pipeline", dry_run=True)) == "dev,pipeline"
     (project / ".venv" / ".installed").unlink()
-    assert installs(make_setup(project, dry_run=True)) == "dev,pipeline"
+    assert installs(make_setup(project, dry_run=True)) == "dev,pipeline,tracking"
 
 
 def test_the_python_version_file_of_the_pyenv_hint_is_ignored(tmp_path):

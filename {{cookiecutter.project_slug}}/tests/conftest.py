@@ -84,6 +84,12 @@ def sdk_telemetry_stays_off():
     )
 
 
+@pytest.fixture(autouse=True)
+def untracked(monkeypatch):
+    """Local runs track nothing, and never into the project's mlruns/: test_tracking.py tracks."""
+    monkeypatch.setenv(settings.TRACKING_URI_VARIABLE, "")
+
+
 @pytest.fixture(scope="session", autouse=True)
 def bounded_threads():
     """Fit and predict as the steps do: with the thread limit of this machine (threads.py)."""

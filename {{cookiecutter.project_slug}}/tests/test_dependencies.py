@@ -44,6 +44,8 @@ def extra_of(path: Path) -> str | None:
     relative = path.relative_to(PACKAGE_DIR).parts
     if relative[0] == "pipeline":
         return "pipeline"
+    if relative[0] == "tracking":
+        return "tracking"
     boto3_jobs = (("aws.py",), ("monitor", "__main__.py"), ("evaluate", "champion.py"))
     if relative[0] == "deploy" or relative in boto3_jobs:
         return "deploy"

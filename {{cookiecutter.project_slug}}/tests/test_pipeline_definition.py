@@ -18,6 +18,7 @@ from {{ cookiecutter.package_name }}.evaluate.documents import evaluation
 from {{ cookiecutter.package_name }}.infer.handler import model_fn
 from {{ cookiecutter.package_name }}.monitor.baseline import BASELINE_FILE
 from {{ cookiecutter.package_name }}.pipeline import code, diagram
+from {{ cookiecutter.package_name }}.pipeline.parameters import pipeline_parameters
 
 pytestmark = pytest.mark.usefixtures("no_sdk_telemetry")
 
@@ -93,11 +94,16 @@ def test_steps_their_types_and_order(built):
         "Baseline": "Processing",
         "QualityGate": "Condition",
         "Register": "RegisterModel",
+        "Track": "Processing",
+        "TrackUnregistered": "Processing",
         "QualityGateFailed": "Fail",
     }
     gate = steps["QualityGate"]["Arguments"]
-    assert [step["Name"] for step in gate["IfSteps"]] == ["Register"]
-    assert [step["Name"] for step in gate["ElseSteps"]] == ["QualityGateFailed"]
+    # Each execution is tracked, whether the gate registers its model or not.
+    assert [step["Name"] for step in gate["IfSteps"]] == ["Register", "Track"]
+    unregistered = ["TrackUnregistered", "QualityGateFailed"]
+    assert [step["Name"] for step in gate["ElseSteps"]] == unregistered
+    assert steps["QualityGateFailed"]["DependsOn"] == ["TrackUnregistered"]
     train_inputs = json.dumps(steps["Train"]["Arguments"]["InputDataConfig"])
     assert "Steps.Preprocess.ProcessingOutputConfig.Outputs['train']" in train_inputs
     assert "Steps.Preprocess.ProcessingOutputConfig.Outputs['validation']" in train_inputs
@@ -124,6 +130,7 @@ def test_parameters_and_their_defaults(built):
         "QualityThreshold": ("Float", settings.QUALITY_THRESHOLD),
         "GitCommit": ("String", "local"),
         "CodeBuildId": ("String", "local"),
+        "MlflowTrackingUri": ("String", ""),  # TEST_ENVIRONMENT names no MLflow App
     }
 
 
@@ -323,11 +330,66 @@ def test_every_output_follows_the_s3_layout(built):
         ["preprocess", "train"],
         ["preprocess", "validation"],
         ["preprocess", "test"],
+        ["preprocess", settings.DATA_MANIFEST_DIR],
         ["evaluate", "evaluation"],
         ["baseline", "baseline"],
         ["train"],
     ]
     assert config.branch_root == f"s3://{config.names['artifact_bucket']}/{config.use_case}/main"
+
+
+def test_track_logs_what_every_step_wrote_where_the_parameter_says(built, definition):
+    config = settings.load({**TEST_ENVIRONMENT, "BRANCH_NAME": "main"})
+    steps = steps_by_name(built)
+    for name, registered in (("Track", True), ("TrackUnregistered", False)):
+        arguments = steps[name]["Arguments"]
+        assert arguments["AppSpecification"]["ContainerEntrypoint"] == [
+            "python3",
+            "-m",
+            f"{PACKAGE}.tracking",
+        ]
+        sources = {
+            item["InputName"]: json.dumps(item["S3Input"]["S3Uri"])
+            for item in arguments["ProcessingInputs"]
+        }
+        assert "Steps.Train.ModelArtifacts.S3ModelArtifacts" in sources["model"]
+        assert "Outputs['evaluation']" in sources["evaluation"]
+        assert "Outputs['baseline']" in sources["baseline"]
+        assert f"Outputs['{settings.DATA_MANIFEST_DIR}']" in sources["data"]
+        assert "Outputs['test']" in sources["test"]
+        environment = arguments["Environment"]
+        tracking_uri = {"Get": "Parameters.MlflowTrackingUri"}
+        assert environment[settings.TRACKING_URI_VARIABLE] == tracking_uri
+        command = arguments["AppSpecification"]["ContainerArguments"]
+        assert command[:4] == [
+            "--experiment",
+            config.names["pipeline_name"],
+            "--run-name",
+            {"Get": "Execution.PipelineExecutionId"},
+        ]
+        lineage = [
+            command[index + 1]["Std:Join"]["Values"][0]
+            for index, part in enumerate(command)
+            if part == "--lineage"
+        ]
+        assert lineage == [
+            "code-digest",
+            "git-commit",
+            "branch",
+            "codebuild-build-id",
+            "pipeline-execution",
+            "input-data",
+            "model-package-group",
+        ]
+        arn = {"Get": "Steps.Register.ModelPackageArn"}
+        assert (command[-2:] == ["--model-package-arn", arn]) is registered
+
+
+def test_the_tracking_default_is_the_mlflow_app_the_ci_names(definition):
+    arn = "arn:aws:sagemaker:us-east-1:111111111111:mlflow-app/app-0123456789ab"
+    config = settings.load({**TEST_ENVIRONMENT, "BRANCH_NAME": "main", "MLFLOW_TRACKING_ARN": arn})
+    [tracked] = [p for p in pipeline_parameters(config) if p.name == "MlflowTrackingUri"]
+    assert tracked.default == arn
 
 
 def test_job_steps_are_cached_and_retried(built):

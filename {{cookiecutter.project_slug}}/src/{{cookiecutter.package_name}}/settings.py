@@ -76,6 +76,10 @@ BIAS_THRESHOLDS = {
 }
 {%- endif %}
 
+# What Preprocess writes beside the splits, in a folder of its own: the input's files, their
+# digests and the rows (data.core.manifest), which the Track step logs.
+DATA_MANIFEST_DIR = "manifest"
+DATA_MANIFEST_FILE = "data.json"
 # The report the evaluate step writes and the quality gate reads.
 REPORT_FILE = "evaluation.json"
 # Champion/challenger (evaluate/champion.py): the champion is the newest Approved version of the
@@ -134,6 +138,18 @@ DEFINITION_CACHE_DIR = PROJECT_ROOT / ".cache" / "definitions"
 # What each deployment stage tunes (instances, canary, alarms): infra/stages/<stage>.json.
 STAGES_DIR = PROJECT_ROOT / "infra" / "stages"
 LOCAL_REGISTRY_DIR = PROJECT_ROOT / "model-registry"
+
+# Experiment tracking (tracking/): each pipeline execution logs one MLflow run to the tracking
+# URI its MlflowTrackingUri parameter names. `make run-local` logs into this SQLite store and
+# artifact folder (git-ignored; `make mlflow-ui` browses them) unless MLFLOW_TRACKING_URI names
+# another; in SageMaker the parameter's default is the dev account's MLflow App
+# (MLFLOW_TRACKING_ARN when the pipeline is built, infra/cicd.yml), and empty tracks nothing.
+TRACKING_URI_VARIABLE = "MLFLOW_TRACKING_URI"
+MLFLOW_DIR = PROJECT_ROOT / "mlruns"
+LOCAL_TRACKING_URI = f"sqlite:///{MLFLOW_DIR / 'mlflow.db'}"
+# A tracking server that cannot be reached gives one warning line and the pipeline goes on;
+# strict, the Track step fails the execution instead.
+TRACKING_STRICT = False
 
 # Monitoring (monitor/): captured endpoint traffic is checked against the baseline of the data
 # the deployed model was trained on. `make monitor` checks the sample captures, the sample data
@@ -212,6 +228,7 @@ ENVIRONMENT_VARIABLES = (
     "SAGEMAKER_PROJECT_NAME",
     "SAGEMAKER_PROJECT_ID",
     "ARTIFACT_BUCKET",
+    "MLFLOW_TRACKING_ARN",
 )
 
 
@@ -248,6 +265,8 @@ class Settings:
     sagemaker_project_name: str | None
     sagemaker_project_id: str | None
     names: Mapping[str, str]
+    # Where the pipeline's executions are tracked by default: an MLflow App's ARN, or "".
+    tracking_arn: str = ""
 
     def account_of(self, stage: str) -> str:
         """The account a deployment stage ('staging' or 'prod') runs in."""
@@ -390,4 +409,5 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         sagemaker_project_name=project_name,
         sagemaker_project_id=project_id,
         names={key: name.value for key, name in derived.items()},
+        tracking_arn=env.get("MLFLOW_TRACKING_ARN", ""),
     )

@@ -5,6 +5,7 @@ Each CSV file is checked against the schema on its own, so an error names the fi
 and the line within that file. Columns the schema does not name are dropped with a warning.
 """
 
+import hashlib
 import logging
 import math
 from pathlib import Path
@@ -25,6 +26,7 @@ MAX_MAGNITUDE = 1e150
 {%- if cookiecutter.problem_type == "binary_classification" %}
 # Stratified splitting puts every class in all three sets: each class needs this many rows.
 MIN_ROWS_PER_CLASS = 10
+
 {%- endif %}
 
 log = logging.getLogger(__name__)
@@ -253,3 +255,25 @@ def split(frame: pd.DataFrame, seed: int = SPLIT_SEED) -> dict[str, pd.DataFrame
             )
 {%- endif %}
     return parts
+
+
+def manifest(path: Path, rows: int, duplicates: int, parts: dict[str, pd.DataFrame]) -> dict:
+    """data.json: the input's files with their SHA-256 digests, one digest of them all, and
+    the rows read, dropped and split, so that a model traces back to the very data it saw."""
+    files = csv_files(path) if path.is_dir() else [path]
+    entries = []
+    for file in files:
+        digest = hashlib.sha256()
+        with file.open("rb") as stream:
+            for block in iter(lambda: stream.read(1 << 20), b""):
+                digest.update(block)
+        name = file.relative_to(path).as_posix() if path.is_dir() else file.name
+        entries.append({"file": name, "bytes": file.stat().st_size, "sha256": digest.hexdigest()})
+    whole = hashlib.sha256("\n".join(f"{e['file']} {e['sha256']}" for e in entries).encode())
+    return {
+        "digest": whole.hexdigest(),
+        "files": entries,
+        "rows": rows,
+        "duplicates_dropped": duplicates,
+        "splits": {name: len(part) for name, part in parts.items()},
+    }

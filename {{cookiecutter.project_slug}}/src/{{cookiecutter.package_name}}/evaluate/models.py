@@ -5,10 +5,13 @@ from pathlib import Path
 
 from ..infer.handler import InvalidModelError, Model, model_fn
 
+# What a SageMaker training job leaves in its model output: the bundle, archived.
+MODEL_ARCHIVE = "model.tar.gz"
+
 
 def load_model(model_dir: Path, scratch: Path) -> Model:
     """Load the model bundle, unpacking model.tar.gz into `scratch` first when there is one."""
-    archive = model_dir / "model.tar.gz"
+    archive = model_dir / MODEL_ARCHIVE
     if not archive.exists():
         return model_fn(str(model_dir))
     try:

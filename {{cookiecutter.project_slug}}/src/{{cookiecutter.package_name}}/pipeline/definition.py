@@ -1,7 +1,7 @@
 """The SageMaker Pipeline: the package's own steps, run on SageMaker, gated, then registered.
 
-    Preprocess -> Train -> Evaluate -> QualityGate -> Register (PendingManualApproval)
-                        \\-> Baseline ---------------/      \\-> QualityGateFailed
+    Preprocess -> Train -> Evaluate -> QualityGate -> Register (PendingManualApproval) -> Track
+                  \\-> Baseline -------------/  \\-> TrackUnregistered -> QualityGateFailed
 
 The quality gate registers a model that reaches the threshold and is not worse than the
 champion, the newest Approved version of the release branch's group: Evaluate scores both on
@@ -10,7 +10,10 @@ registered version carries its summary in its metadata, for the person who appro
 settings.BIAS_GATE it also refuses a model whose disparity between the groups of a sensitive
 feature exceeds settings.BIAS_THRESHOLDS (bias.json, evaluate/bias.py). Evaluate's explanations
 and bias assessment are the version's explainability and bias reports, and its evaluation.html
-(the curves, explanations and bias, drawn) is named in the version's metadata.
+(the curves, explanations and bias, drawn) is named in the version's metadata. Each execution,
+whether the gate registers its model or not, is logged as one MLflow run by a Track step
+(tracking/) to the MlflowTrackingUri parameter's server; a registered version's metadata then
+names its run.
 
 Every job runs this package (see `code.py`) in a prebuilt image from `settings`: preprocess,
 evaluate and the drift baseline (`monitor baseline`) as processing jobs, train as a training
@@ -249,13 +252,13 @@ def build(
         framework_image,
         inputs=[s3_input("input", input_data, f"{PROCESSING_DIR}/input")],
         outputs=[
-            s3_output(split, run_uri("preprocess", split), f"{PROCESSING_DIR}/output/{split}")
-            for split in SPLITS
+            s3_output(name, run_uri("preprocess", name), f"{PROCESSING_DIR}/output/{name}")
+            for name in (*SPLITS, settings.DATA_MANIFEST_DIR)
         ],
     )
     split_uri = {
-        split: preprocess.properties.ProcessingOutputConfig.Outputs[split].S3Output.S3Uri
-        for split in SPLITS
+        name: preprocess.properties.ProcessingOutputConfig.Outputs[name].S3Output.S3Uri
+        for name in (*SPLITS, settings.DATA_MANIFEST_DIR)
     }
 
     trainer = ModelTrainer(
@@ -396,8 +399,51 @@ def build(
         ),
         retry_policies=RETRY_POLICIES[:1],
     )
+
+    def track(name: str, registered: bool) -> ProcessingStep:
+        """The execution logged as one MLflow run (tracking/), with the version it became."""
+        lineage = {
+            "code-digest": code.digest,
+            "git-commit": parameters["GitCommit"],
+            "branch": config.branch,
+            "codebuild-build-id": parameters["CodeBuildId"],
+            "pipeline-execution": ExecutionVariables.PIPELINE_EXECUTION_ARN,
+            "input-data": input_data,
+            "model-package-group": names["model_package_group"],
+        }
+        arguments = [
+            "--experiment",
+            names["pipeline_name"],
+            "--run-name",
+            ExecutionVariables.PIPELINE_EXECUTION_ID,
+        ]
+        for key, value in lineage.items():
+            arguments += ["--lineage", Join(on="=", values=[key, value])]
+        if registered:
+            arguments += ["--model-package-arn", register.properties.ModelPackageArn]
+        return processing_step(
+            name,
+            "tracking",
+            framework_image,
+            inputs=[
+                s3_input("model", model_data, f"{PROCESSING_DIR}/model"),
+                s3_input("evaluation", evaluation_dir, f"{PROCESSING_DIR}/evaluation"),
+                s3_input("baseline", baseline_dir, f"{PROCESSING_DIR}/baseline"),
+                s3_input("data", split_uri[settings.DATA_MANIFEST_DIR], f"{PROCESSING_DIR}/data"),
+                s3_input("test", split_uri["test"], f"{PROCESSING_DIR}/test"),
+            ],
+            outputs=[],
+            arguments=arguments,
+            env={
+                settings.TRACKING_URI_VARIABLE: parameters["MlflowTrackingUri"],
+                "AWS_DEFAULT_REGION": config.region,
+            },
+        )
+
+    track_unregistered = track("TrackUnregistered", registered=False)
     gate_failed = FailStep(
         name="QualityGateFailed",
+        depends_on=[track_unregistered],
         error_message=Join(
             on="",
             values=[
@@ -420,8 +466,8 @@ def build(
             ConditionEquals(left=compared("not_worse"), right=True),
             ConditionEquals(left=bias_gate("passes"), right=True),
         ],
-        if_steps=[register],
-        else_steps=[gate_failed],
+        if_steps=[register, track("Track", registered=True)],
+        else_steps=[track_unregistered, gate_failed],
     )
     return Pipeline(
         name=names["pipeline_name"],

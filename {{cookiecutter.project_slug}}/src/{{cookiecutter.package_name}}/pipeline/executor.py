@@ -404,13 +404,15 @@ class Executor:
         succeeded = {n for n, r in self.records.items() if r["StepStatus"] == "Succeeded"}
         ready = []
         for name, needs in self.plan.waits_for.items():
-            if name in self.records or not needs <= succeeded:
+            if name in self.records:
                 continue
             branch = self.plan.branch_of.get(name)
-            if branch and self.records[branch[0]]["Outcome"] != branch[1]:
+            outcome = self.records.get(branch[0], {}).get("Outcome") if branch else None
+            if outcome is not None and outcome != branch[1]:  # whatever else it waits for
                 self.records[name] = {"StepName": name, "StepStatus": "NotExecuted"}
                 continue
-            ready.append(name)
+            if needs <= succeeded:
+                ready.append(name)
         return ready
 
     def _run_step(self, name: str) -> None:

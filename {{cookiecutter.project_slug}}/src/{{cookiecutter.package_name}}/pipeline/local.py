@@ -29,7 +29,9 @@ import contextlib
 import hashlib
 import importlib
 import json
+import os
 import shutil
+import subprocess
 import sys
 import threading
 import tomllib
@@ -392,7 +394,36 @@ def given_parameters(args, config: settings.Settings) -> dict[str, str]:
         if "QualityThreshold" in given:
             raise CommandError("--threshold sets --parameter QualityThreshold; drop one of the two")
         given["QualityThreshold"] = str(args.threshold)
+    given.setdefault("MlflowTrackingUri", local_tracking_uri())
+    commit = checkout_commit()
+    if commit:
+        given.setdefault("GitCommit", commit)
     return given
+
+
+def checkout_commit() -> str | None:
+    """The commit the project's checkout is on (its runs are tracked with it), if any: none
+    where settings sees no branch of its own (no checkout, or one inside another repository)."""
+    if settings.current_branch() == settings.UNKNOWN_BRANCH:
+        return None
+    try:
+        head = subprocess.run(
+            ["git", "-C", str(settings.PROJECT_ROOT), "rev-parse", "--verify", "-q", "HEAD"],
+            capture_output=True,
+            text=True,
+        )
+    except OSError:  # no git installed
+        return None
+    return head.stdout.strip() if head.returncode == 0 else None
+
+
+def local_tracking_uri() -> str:
+    """Where a local run is tracked: MLFLOW_TRACKING_URI, or the project's own SQLite store."""
+    chosen = os.environ.get(settings.TRACKING_URI_VARIABLE)
+    if chosen is not None:
+        return chosen
+    settings.MLFLOW_DIR.mkdir(exist_ok=True)
+    return settings.LOCAL_TRACKING_URI
 
 
 def report(result: RunResult) -> None:

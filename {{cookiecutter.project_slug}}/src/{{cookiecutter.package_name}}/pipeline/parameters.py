@@ -58,6 +58,16 @@ def _build_id(value: str) -> str:
     return value
 
 
+def _tracking_uri(value: str) -> str:
+    schemes = ("arn:", "http://", "https://", "sqlite:///", "file:")
+    if value and not value.startswith(schemes):
+        raise ParameterError(
+            f"{value!r} is not an MLflow tracking URI: an MLflow App or tracking server ARN, "
+            "http(s)://, sqlite:/// or file:, or empty to track nothing"
+        )
+    return value
+
+
 def _threshold(value: str) -> float:
     try:
         return settings.quality_threshold(value)
@@ -91,6 +101,8 @@ def pipeline_parameters(config: settings.Settings) -> list[Parameter]:
         # Recorded in the registered model package, so every model traces back to its build.
         Parameter("GitCommit", NOT_FROM_CI, _commit),
         Parameter("CodeBuildId", NOT_FROM_CI, _build_id),
+        # Where the Track step logs the execution's MLflow run (tracking/); empty: nowhere.
+        Parameter("MlflowTrackingUri", config.tracking_arn, _tracking_uri),
     ]
 
 

@@ -111,18 +111,43 @@ def register(
     return version_dir
 
 
-def set_status(version_dir: Path, status: str, description: str | None) -> dict:
-    """Record a person's decision on one version; the updated model package."""
+def version_dir_of(registry_dir: Path, arn: str) -> Path:
+    """The folder of the version whose ARN is `arn`; LookupError if none has it."""
+    for path in registry_dir.glob(f"*/*/{PACKAGE_FILE}"):
+        if json.loads(path.read_text())["ModelPackageArn"] == arn:
+            return path.parent
+    raise LookupError(f"{registry_dir} has no model package {arn}")
+
+
+def _updated(version_dir: Path, change: Callable[[dict], None]) -> dict:
+    """Apply `change` to one version's record, as UpdateModelPackage does; the new record."""
     path = version_dir / PACKAGE_FILE
     package = json.loads(path.read_text())
-    package["ModelApprovalStatus"] = status
-    if description:
-        package["ApprovalDescription"] = description
+    change(package)
     package["LastModifiedTime"] = datetime.now(UTC).isoformat()
     partial = path.with_name(f".{PACKAGE_FILE}.partial")
     partial.write_text(json.dumps(package, indent=2) + "\n")
     partial.replace(path)  # a reader sees the old record or the new, never half of one
     return package
+
+
+def set_status(version_dir: Path, status: str, description: str | None) -> dict:
+    """Record a person's decision on one version; the updated model package."""
+
+    def decide(package: dict) -> None:
+        package["ModelApprovalStatus"] = status
+        if description:
+            package["ApprovalDescription"] = description
+
+    return _updated(version_dir, decide)
+
+
+def add_metadata(version_dir: Path, properties: dict[str, str]) -> dict:
+    """Add to one version's CustomerMetadataProperties; the updated model package."""
+    return _updated(
+        version_dir,
+        lambda package: package.setdefault("CustomerMetadataProperties", {}).update(properties),
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,104 @@
+"""Track entry point: log the pipeline execution as one MLflow run (tracking/core.py).
+
+Follows the SageMaker Processing contract: reads the model (/opt/ml/processing/model),
+Evaluate's documents (/opt/ml/processing/evaluation), the drift baseline
+(/opt/ml/processing/baseline), Preprocess's data.json (/opt/ml/processing/data) and the test
+split (/opt/ml/processing/test, for the model's signature), and logs them to
+MLFLOW_TRACKING_URI; with none set, nothing is logged. Given --model-package-arn, the registered
+version's metadata then names the run (mlflow-run-id, mlflow-experiment): in the local registry
+the executor names in settings.LOCAL_REGISTRY_VARIABLE, else by UpdateModelPackage.
+
+Tracking never blocks training: a tracking server that cannot be reached, or any other failure
+to log, gives one warning line and the step succeeds; with settings.TRACKING_STRICT it fails.
+"""
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from .. import settings, threads
+from ..data.core import read_csv_files
+from ..evaluate.models import MODEL_ARCHIVE, load_model
+from ..pipeline import registry
+from .core import collect, log
+
+PROCESSING_DIR = settings.PROCESSING_DIR
+
+
+def lineage_entry(text: str) -> tuple[str, str]:
+    name, equals, value = text.partition("=")
+    if not equals or not name:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected NAME=VALUE")
+    return name, value
+
+
+def name_run_on_package(arn: str, run_id: str, experiment: str) -> None:
+    """Add the run to the registered version's metadata, where the version was registered."""
+    properties = {"mlflow-run-id": run_id, "mlflow-experiment": experiment}
+    registry_dir = os.environ.get(settings.LOCAL_REGISTRY_VARIABLE)
+    if registry_dir:
+        registry.add_metadata(registry.version_dir_of(Path(registry_dir), arn), properties)
+        return
+    import boto3  # only a SageMaker job pays for it
+
+    boto3.client("sagemaker").update_model_package(
+        ModelPackageArn=arn, CustomerMetadataProperties=properties
+    )
+
+
+def one_line(error: Exception) -> str:
+    text = " ".join(str(error).split()) or type(error).__name__
+    return text if len(text) <= 300 else text[:297] + "..."
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="track", description=__doc__.splitlines()[0])
+    for name in ("model", "evaluation", "baseline", "data", "test"):
+        parser.add_argument(f"--{name}-dir", type=Path, default=PROCESSING_DIR / name)
+    parser.add_argument("--experiment", required=True, help="the MLflow experiment's name")
+    parser.add_argument("--run-name", required=True, help="the run's name: the execution's id")
+    parser.add_argument(
+        "--lineage",
+        type=lineage_entry,
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a tag of the run: where its code, data and execution come from",
+    )
+    parser.add_argument("--model-package-arn", help="the version the model was registered as")
+    args = parser.parse_args(argv)
+    threads.limit(parser.prog)
+    tracking_uri = os.environ.get(settings.TRACKING_URI_VARIABLE, "")
+    if not tracking_uri:
+        print(f"track: no tracking URI ({settings.TRACKING_URI_VARIABLE}): nothing logged")
+        return 0
+    try:
+        with tempfile.TemporaryDirectory() as scratch:
+            model = load_model(args.model_dir, Path(scratch))
+            archived = (args.model_dir / MODEL_ARCHIVE).exists()  # unpacked into the scratch
+            logged = collect(
+                Path(scratch) if archived else args.model_dir,
+                args.evaluation_dir,
+                args.baseline_dir,
+                args.data_dir,
+                dict(args.lineage),
+                args.model_package_arn,
+            )
+            test = read_csv_files(args.test_dir)
+            run_id = log(tracking_uri, args.experiment, args.run_name, logged, model, test)
+        if args.model_package_arn:
+            name_run_on_package(args.model_package_arn, run_id, args.experiment)
+    except Exception as error:  # whatever MLflow, the network or AWS raise: never in the way
+        problem = f"MLflow tracking at {tracking_uri} failed: {one_line(error)}"
+        if settings.TRACKING_STRICT:
+            parser.exit(1, f"track: error: {problem} (settings.TRACKING_STRICT)\n")
+        print(f"track: warning: {problem}; the pipeline goes on untracked", file=sys.stderr)
+        return 0
+    print(f"track: logged run {run_id} of experiment {args.experiment} at {tracking_uri}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
