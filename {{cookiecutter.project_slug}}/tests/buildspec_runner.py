@@ -25,7 +25,7 @@ BUILDSPECS = PROJECT_ROOT / "buildspecs"
 PHASES = ("pre_build", "build", "post_build")
 PROJECT_VARIABLES = ("SAGEMAKER_PROJECT_NAME", "SAGEMAKER_PROJECT_ID")
 # What a copy of the project needs to run the commands (the source CodeBuild checks out).
-SOURCE = ("pyproject.toml", "src", "data", "infra", "buildspecs")
+SOURCE = ("pyproject.toml", "uv.lock", "images.toml", "src", "data", "infra", "buildspecs")
 
 
 def load(name: str) -> dict:

@@ -35,10 +35,12 @@ from {{ cookiecutter.package_name }}.infer.__main__ import main as predict
 from {{ cookiecutter.package_name }}.infer.handler import input_fn, model_fn, output_fn, predict_fn
 {%- endif %}
 from {{ cookiecutter.package_name }}.pipeline.__main__ import argument_parser as pipeline_parser
+from {{ cookiecutter.package_name }}.tracking import wheelhouse
 
 PACKAGE = "{{ cookiecutter.package_name }}"
 DEV, STAGING, PROD = settings.DEV_ACCOUNT_ID, "222222222222", "333333333333"
 COMMIT = "0123456789abcdef0123456789abcdef01234567"
+MLFLOW_APP_ARN = "arn:aws:sagemaker:us-east-1:111111111111:mlflow-app/app-0123456789ab"
 BUILD_ID = "build-project:00000000-0000-4000-8000-000000000001"
 # What infra/cicd.yml's PrepareProject and TestProject and the deploy pipeline's actions set,
 # with CodeBuild's own region.
@@ -135,6 +137,7 @@ def test_train_publishes_and_runs_the_branchs_pipeline_recording_commit_and_buil
         "BRANCH_NAME": "dev",
         "AWS_REGION": settings.AWS_REGION,
         "SAGEMAKER_PIPELINE_ROLE_ARN": config.role_arn(DEV, "sagemaker_execution_role"),
+        "MLFLOW_TRACKING_ARN": MLFLOW_APP_ARN,
     }
     result = run_buildspec("train.yml", checkout(tmp_path), moto_endpoint, credentials, variables)
     assert result.returncode == 0, result.stderr[-3000:]
@@ -142,6 +145,18 @@ def test_train_publishes_and_runs_the_branchs_pipeline_recording_commit_and_buil
     sagemaker = session.client("sagemaker", endpoint_url=moto_endpoint)
     name = config.names["pipeline_name"]
     assert name.endswith("-dev")
+    # Executions are tracked in the MLflow App the CI names, with MLflow from the wheelhouse.
+    definition = json.loads(sagemaker.describe_pipeline(PipelineName=name)["PipelineDefinition"])
+    defaults = {p["Name"]: p.get("DefaultValue") for p in definition["Parameters"]}
+    assert defaults["MlflowTrackingUri"] == MLFLOW_APP_ARN
+    wheels = wheelhouse.project_wheels()
+    bucket, _, prefix = wheelhouse.location(wheels, config.use_case_root)[5:].partition("/")
+    uploaded = session.client("s3", endpoint_url=moto_endpoint).list_objects_v2(
+        Bucket=bucket, Prefix=prefix
+    )
+    assert sorted(item["Key"] for item in uploaded["Contents"]) == sorted(
+        prefix + wheel.file_name for wheel in wheels
+    )
     [execution] = sagemaker.list_pipeline_executions(PipelineName=name)[
         "PipelineExecutionSummaries"
     ]

@@ -56,7 +56,7 @@ def runs(base, no_sdk_telemetry) -> dict[tuple[str, str], str]:
     # A copy, because this project's own folder may be no repository, or one on any branch.
     checkout = base / "checkout"
     checkout.mkdir()
-    for name in ("pyproject.toml", "images.toml"):
+    for name in ("pyproject.toml", "images.toml", "uv.lock"):
         shutil.copy2(PROJECT_ROOT / name, checkout)
     ignore = shutil.ignore_patterns("__pycache__")
     shutil.copytree(PROJECT_ROOT / "src", checkout / "src", ignore=ignore)

@@ -131,6 +131,9 @@ OPT_ML_VARIABLE = "OPT_ML_DIR"
 OPT_ML = Path(os.environ.get(OPT_ML_VARIABLE) or "/opt/ml")
 PROCESSING_DIR = OPT_ML / "processing"
 
+# The image's record (its library versions) and the lock that pins them (README, "Dependencies").
+IMAGE_RECORD = PROJECT_ROOT / "images.toml"
+LOCK_FILE = PROJECT_ROOT / "uv.lock"
 # Each local run of the pipeline gets a folder here, its S3 inside it (pipeline/local.py).
 RUNS_DIR = PROJECT_ROOT / "runs"
 # The built pipeline definitions a local run reuses, one per code, settings and SDK version.
@@ -313,9 +316,14 @@ class Settings:
         return "/".join(filter(None, [self.branch_root, run_id, step, output]))
 
     @property
+    def use_case_root(self) -> str:
+        """What the use case's branches share: s3://<bucket>/<use-case>."""
+        return f"s3://{self.names['artifact_bucket']}/{self.use_case}"
+
+    @property
     def input_data_uri(self) -> str:
         """The default training data: one prefix per use case, shared by its branches."""
-        return f"s3://{self.names['artifact_bucket']}/{self.use_case}/input-data/"
+        return f"{self.use_case_root}/input-data/"
 
     @property
     def tags(self) -> dict[str, str]:

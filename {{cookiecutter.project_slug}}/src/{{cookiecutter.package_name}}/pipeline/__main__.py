@@ -26,6 +26,7 @@ from pathlib import Path
 from .. import aws, settings
 from ..aws import CommandError, check_account
 from ..options import output_file, positive_number, readable_file
+from ..tracking import wheelhouse
 from . import code, diagram, parameters
 
 FINISHED = ("Succeeded", "Failed", "Stopped")
@@ -183,6 +184,13 @@ def command_upsert(args, config) -> int:
     where = bundle.location(config.branch_root)
     print(
         f"pipeline: code {'uploaded to' if uploaded else 'unchanged at'} {where}", file=sys.stderr
+    )
+    wheels = wheelhouse.project_wheels()
+    where = wheelhouse.location(wheels, config.use_case_root)
+    uploaded = wheelhouse.publish(wheels, where, s3_client, config.dev_account_id)
+    print(
+        f"pipeline: MLflow wheelhouse {'uploaded to' if uploaded else 'unchanged at'} {where}",
+        file=sys.stderr,
     )
     ensure_model_package_group(boto_session.client("sagemaker"), config)
     pipeline = build(config, arn, boto_session)

@@ -37,6 +37,7 @@ from dataclasses import asdict
 
 from .. import settings
 from ..monitor.baseline import BASELINE_FILE
+from ..tracking import wheelhouse
 from ..train.hyperparameters import Hyperparameters
 from .code import PACKAGE, CodeBundle
 from .parameters import pipeline_parameters
@@ -436,10 +437,13 @@ def build(
             arguments=arguments,
             env={
                 settings.TRACKING_URI_VARIABLE: parameters["MlflowTrackingUri"],
+                wheelhouse.WHEELHOUSE_VARIABLE: wheelhouse_uri,
                 "AWS_DEFAULT_REGION": config.region,
             },
         )
 
+    # MLflow for the Track jobs, which the image lacks: upsert uploads it (tracking/wheelhouse.py).
+    wheelhouse_uri = wheelhouse.location(wheelhouse.project_wheels(), config.use_case_root)
     track_unregistered = track("TrackUnregistered", registered=False)
     gate_failed = FailStep(
         name="QualityGateFailed",

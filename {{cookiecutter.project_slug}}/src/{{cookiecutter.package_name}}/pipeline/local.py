@@ -66,7 +66,6 @@ IMAGE_REPOSITORIES = {"sklearn": "sagemaker-scikit-learn", "xgboost": "sagemaker
 RUN_MODEL = Path("jobs", "Train", "model")
 RUN_BASELINE = Path("jobs", "Baseline", "processing", "baseline", BASELINE_FILE)
 PREDICTIONS_FILE = "predictions.csv"
-IMAGE_RECORD = settings.PROJECT_ROOT / "images.toml"
 # The libraries whose import name is not their distribution's name.
 IMPORT_NAMES = {"scikit-learn": "sklearn"}
 STAGED_BY_THE_RUN = ("InputDataUri",)
@@ -87,7 +86,7 @@ def interpreter_of(image_uri: str) -> str:
     )
 
 
-def preloaded_modules(bundle: code.CodeBundle, record: Path = IMAGE_RECORD) -> list[str]:
+def preloaded_modules(bundle: code.CodeBundle, record: Path = settings.IMAGE_RECORD) -> list[str]:
     """What the jobs' starter imports once: the bundle's imports of the image's libraries.
 
     Those are the libraries images.toml records (the package itself never: the jobs import it
@@ -128,7 +127,9 @@ def cached_definition(
     from .__main__ import role_arn
 
     arn = role_arn(None, config, required=False)
-    key = repr((pipeline, bundle.digest, config, arn, sdk_version))
+    # The lock too: the Track steps name the wheelhouse it makes (tracking/wheelhouse.py).
+    lock = hashlib.sha256(settings.LOCK_FILE.read_bytes()).hexdigest()
+    key = repr((pipeline, bundle.digest, config, arn, sdk_version, lock))
     return cache_dir / f"{hashlib.sha256(key.encode()).hexdigest()}.json"
 
 

@@ -22,7 +22,9 @@ from .. import settings, threads
 from ..data.core import read_csv_files
 from ..evaluate.models import MODEL_ARCHIVE, load_model
 from ..pipeline import registry
+from . import wheelhouse
 from .core import collect, log
+from .wheelhouse import WHEELHOUSE_VARIABLE
 
 PROCESSING_DIR = settings.PROCESSING_DIR
 
@@ -75,6 +77,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"track: no tracking URI ({settings.TRACKING_URI_VARIABLE}): nothing logged")
         return 0
     try:
+        seconds = wheelhouse.make_importable("mlflow", os.environ.get(WHEELHOUSE_VARIABLE))
+        if seconds:
+            print(f"track: MLflow from the wheelhouse in {seconds:.1f} s")
         with tempfile.TemporaryDirectory() as scratch:
             model = load_model(args.model_dir, Path(scratch))
             archived = (args.model_dir / MODEL_ARCHIVE).exists()  # unpacked into the scratch

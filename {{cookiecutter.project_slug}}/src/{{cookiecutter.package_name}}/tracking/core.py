@@ -164,12 +164,14 @@ def log(
     """Log `logged` as a new run of `experiment` (made if missing); the run's id."""
     for name, value in CLIENT_DEFAULTS.items():
         os.environ.setdefault(name, value)
-    # MLflow's notes on creating its tables, pickles and pip are not the job's news.
-    logging.getLogger("mlflow").setLevel(logging.ERROR)
-    warnings.filterwarnings("ignore", message="X has feature names", category=UserWarning)
     import mlflow
     from mlflow.entities import Metric, Param, RunTag
     from mlflow.models import infer_signature
+
+    # MLflow's notes on its tables, pickles, pip and request headers are not the job's news
+    # (set once imported: the import configures its loggers).
+    logging.getLogger("mlflow").setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", message="X has feature names", category=UserWarning)
 
     client = mlflow.MlflowClient(tracking_uri)
     found = client.get_experiment_by_name(experiment)
