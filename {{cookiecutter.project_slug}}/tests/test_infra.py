@@ -230,3 +230,54 @@ def test_builds_run_with_the_names_of_their_sagemaker_project():
     for variables in build_environments(MAIN).values():
         assert not {"SAGEMAKER_PROJECT_NAME", "SAGEMAKER_PROJECT_ID"} & set(variables)
         assert variables["DEV_ACCOUNT_ID"] == settings.DEV_ACCOUNT_ID
+
+
+def cicd_resources(**overrides: str) -> dict[str, dict]:
+    """What cicd.yml creates with the project's parameters, and `overrides`."""
+    template = load("cicd.yml")
+    defaults = {key: spec.get("Default") for key, spec in template["Parameters"].items()}
+    parameters = {
+        **defaults,
+        **stacks.cicd(MAIN, "org/repo"),
+        **pseudo_parameters(MAIN.dev_account_id, MAIN.region),
+        **overrides,
+    }
+    return created_resources(template, parameters)
+
+
+def tracking_statement(resources: dict) -> dict:
+    role = resources["SageMakerExecutionRole"]["Properties"]["Policies"][0]["PolicyDocument"]
+    [statement] = [s for s in role["Statement"] if s.get("Sid") == "Tracking"]
+    return statement
+
+
+def test_the_ci_creates_an_mlflow_app_its_jobs_may_log_to_and_its_builds_name():
+    resources = cicd_resources()
+    app = resources["MlflowApp"]["Properties"]
+    assert app["Name"] == MAIN.names["mlflow_app"]
+    assert app["ArtifactStoreUri"] == f"s3://ArtifactBucket/{MAIN.use_case}/mlflow"
+    assert app["RoleArn"] == "MlflowRole.Arn"
+    store_role = resources["MlflowRole"]["Properties"]
+    assert store_role["RoleName"] == MAIN.names["mlflow_role"]
+    [grant] = [
+        s
+        for s in store_role["Policies"][0]["PolicyDocument"]["Statement"]
+        if s["Sid"] == "Artifacts"
+    ]
+    assert grant["Resource"] == f"ArtifactBucket.Arn/{MAIN.use_case}/mlflow/*"
+    statement = tracking_statement(resources)
+    assert statement["Resource"] == "MlflowApp.Arn"  # that app, no other
+    assert {"sagemaker:CallMlflowAppApi", "sagemaker-mlflow:LogBatch"} <= set(statement["Action"])
+    assert build_environments(MAIN)["TrainProject"]["MLFLOW_TRACKING_ARN"] == "MlflowApp.Arn"
+
+
+def test_a_team_with_an_mlflow_server_of_its_own_names_it_instead():
+    arn = "arn:aws:sagemaker:us-east-1:111111111111:mlflow-tracking-server/team-mlflow"
+    resources = cicd_resources(MlflowTrackingArn=arn)
+    assert "MlflowApp" not in resources and "MlflowRole" not in resources
+    assert tracking_statement(resources)["Resource"] == arn
+    variables = resources["TrainProject"]["Properties"]["Environment"]["EnvironmentVariables"]
+    assert {"Name": "MLFLOW_TRACKING_ARN", "Value": arn} in variables
+    pattern = load("cicd.yml")["Parameters"]["MlflowTrackingArn"]["AllowedPattern"]
+    assert re.fullmatch(pattern, arn) and re.fullmatch(pattern, "")
+    assert not re.fullmatch(pattern, "http://mlflow.example")

@@ -227,6 +227,9 @@ def derive_names(use_case: str, branch: str, account_id: str, region: str) -> di
         "retrain_schedule_rule": Name(f"{use_case}-retrain-schedule", EVENT_RULE),
         "drift_events_statement": Name(f"{use_case}-prod-drift-alarms", POLICY_STATEMENT),
         "cicd_stack": Name(f"{use_case}-cicd", STACK),
+        # Experiment tracking (cicd.yml): the dev account's MLflow App and the role it runs as.
+        "mlflow_app": Name(use_case, SAGEMAKER_PIPELINE),
+        "mlflow_role": Name(f"{use_case}-mlflow", IAM_ROLE),
         # In each staging and prod account (target-account.yml).
         "target_account_stack": Name(f"{use_case}-target-account", STACK),
         "deploy_role": Name(f"{use_case}-deploy", IAM_ROLE),

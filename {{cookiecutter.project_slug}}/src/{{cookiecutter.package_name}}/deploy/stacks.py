@@ -120,6 +120,8 @@ def cicd(config: settings.Settings, repository: str) -> dict[str, str]:
         "RetrainOnDriftRuleName": names["retrain_on_drift_rule"],
         "RetrainScheduleRuleName": names["retrain_schedule_rule"],
         "WorkBranchesPrefix": f"{config.use_case}/{naming.WORK_BRANCHES_SEGMENT}/",
+        "MlflowAppName": names["mlflow_app"],
+        "MlflowRoleName": names["mlflow_role"],
     }
     if settings.DEPLOYS_ENDPOINT:
         parameters["StagingEndpointStackName"] = names["staging_endpoint_stack"]
