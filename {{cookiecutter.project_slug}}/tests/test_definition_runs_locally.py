@@ -10,7 +10,11 @@ import copy
 import json
 import tarfile
 
+import boto3
+import botocore.session
+import moto
 import pytest
+from botocore.validate import validate_parameters
 from conftest import TEST_ENVIRONMENT, require_sdk
 
 from {{ cookiecutter.package_name }} import settings
@@ -107,6 +111,16 @@ def test_the_definition_trains_evaluates_and_registers_on_this_machine(definitio
     assert container["Environment"]["SAGEMAKER_PROGRAM"].startswith("{{ cookiecutter.package_name }}.infer")
     with tarfile.open(execute.folder.s3(container["ModelDataUrl"], "test")) as archive:
         assert "model.json" in archive.getnames()
+    # The request SageMaker would get, model card and all: valid by botocore's model of the API,
+    # and accepted by moto.
+    card_status = request["ModelCard"]["ModelCardStatus"]
+    assert card_status == "PendingReview" and json.loads(request["ModelCard"]["ModelCardContent"])
+    operation = botocore.session.get_session().get_service_model("sagemaker")
+    validate_parameters(request, operation.operation_model("CreateModelPackage").input_shape)
+    with moto.mock_aws():
+        client = boto3.client("sagemaker", region_name=settings.AWS_REGION)
+        client.create_model_package_group(ModelPackageGroupName=request["ModelPackageGroupName"])
+        assert client.create_model_package(**request)["ModelPackageArn"]
 
 
 def bias_settings(sample_frame, gate: bool) -> dict[str, str]:

@@ -66,6 +66,8 @@ def test_end_to_end_run_executes_the_definition_registers_and_predicts(run_local
     report = json.loads((package_dir / settings.REPORT_FILE).read_text())
     assert settings.PRIMARY_METRIC in report[settings.REPORT_KEY]
     # And what the person approving reads: the explanations, the bias, the page drawing them.
+    assert (package_dir / "model_card.md").read_text().startswith("# Model card: ")
+    assert package["ModelCard"]["ModelCardStatus"] == "PendingReview"
     for name in (settings.BIAS_FILE, settings.EXPLAINABILITY_FILE, settings.EVALUATION_PAGE):
         [written] = run_dir.glob(f"s3/**/evaluate/evaluation/{name}")
         assert (package_dir / name).read_bytes() == written.read_bytes()

@@ -203,6 +203,8 @@ def test_the_job_names_its_run_on_the_registered_version(track_inputs, tmp_path,
     run = mlflow.MlflowClient(uri).get_run(metadata["mlflow-run-id"])
     assert run.data.tags["model-package-arn"] == arn
     assert metadata["mlflow-experiment"] == "tested"
+    # And its model card's lineage, kept in the card a person reads.
+    assert f"- mlflow-run-id: {run.info.run_id}" in (version_dir / "model_card.md").read_text()
 
 
 @pytest.fixture

@@ -230,6 +230,10 @@ def derive_names(use_case: str, branch: str, account_id: str, region: str) -> di
         # Experiment tracking (cicd.yml): the dev account's MLflow App and the role it runs as.
         "mlflow_app": Name(use_case, SAGEMAKER_PIPELINE),
         "mlflow_role": Name(f"{use_case}-mlflow", IAM_ROLE),
+        # Keeps each version's model card status with its approval (cicd.yml).
+        "model_card_function": Name(f"{use_case}-model-card-status", LAMBDA_FUNCTION),
+        "model_card_role": Name(f"{use_case}-model-card-status", IAM_ROLE),
+        "model_card_rule": Name(f"{use_case}-model-card-status", EVENT_RULE),
         # In each staging and prod account (target-account.yml).
         "target_account_stack": Name(f"{use_case}-target-account", STACK),
         "deploy_role": Name(f"{use_case}-deploy", IAM_ROLE),

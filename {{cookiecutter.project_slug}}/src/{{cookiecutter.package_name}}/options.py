@@ -74,3 +74,11 @@ def output_folder(text: str) -> Path:
     if not _creatable(path):
         raise argparse.ArgumentTypeError(f"cannot write into {text}; give a writable folder")
     return path
+
+
+def lineage_entry(text: str) -> tuple[str, str]:
+    """One `--lineage NAME=VALUE`: where a model's code, data or execution come from."""
+    name, equals, value = text.partition("=")
+    if not equals or not name:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected NAME=VALUE")
+    return name, value

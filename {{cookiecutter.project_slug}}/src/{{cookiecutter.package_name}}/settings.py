@@ -40,6 +40,9 @@ DEPLOYS_SCORING = INFERENCE in ("batch", "both")
 # The template release this project was generated from or last updated to (README, "Template
 # updates"): `make template-update` moves it on.
 TEMPLATE_VERSION = {{ cookiecutter._template_version | string_literal }}
+# What the model is for, as each version's model card states its intended use (evaluate/card.py):
+# the use case's description, which the team sharpens here as the use case does.
+INTENDED_USE = {{ cookiecutter.description.splitlines() | join(" ") | string_literal }}
 
 {%- if cookiecutter.problem_type == "binary_classification" %}
 

@@ -122,6 +122,9 @@ def cicd(config: settings.Settings, repository: str) -> dict[str, str]:
         "WorkBranchesPrefix": f"{config.use_case}/{naming.WORK_BRANCHES_SEGMENT}/",
         "MlflowAppName": names["mlflow_app"],
         "MlflowRoleName": names["mlflow_role"],
+        "ModelCardFunctionName": names["model_card_function"],
+        "ModelCardRoleName": names["model_card_role"],
+        "ModelCardRuleName": names["model_card_rule"],
     }
     if settings.DEPLOYS_ENDPOINT:
         parameters["StagingEndpointStackName"] = names["staging_endpoint_stack"]

@@ -3,24 +3,34 @@
 Reads the model from /opt/ml/processing/model (a SageMaker training job's model.tar.gz, or an
 unpacked model directory locally) and the test split from /opt/ml/processing/test, compares the
 model with the champion of --champion-group (evaluate/champion.py), explains it and assesses its
-bias, and writes evaluation.json, explainability.json, bias.json and evaluation.html to
-/opt/ml/processing/evaluation (evaluate/documents.py).
+bias, and writes evaluation.json, explainability.json, bias.json, evaluation.html and the model
+card to /opt/ml/processing/evaluation (evaluate/documents.py).
 """
 
 import argparse
+import json
 import tempfile
 from pathlib import Path
 
 from .. import settings, threads
 from ..data.core import DataValidationError, read_csv_files
-from ..infer.handler import InvalidModelError
-from ..options import output_folder
+from ..infer.handler import METADATA_FILE, InvalidModelError
+from ..options import lineage_entry, output_folder
 from . import champion
 from .core import ChampionError
 from .documents import evaluation, write
-from .models import load_model
+from .models import bundle_dir, load_model
 
 PROCESSING_DIR = settings.PROCESSING_DIR
+
+
+def lineage(args) -> dict[str, str]:
+    """The given lineage, with the data's digest when Preprocess's data.json is there."""
+    given = dict(args.lineage)
+    manifest = args.data_dir / settings.DATA_MANIFEST_FILE
+    if manifest.is_file():
+        given["data-digest"] = json.loads(manifest.read_text())["digest"]
+    return given
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -29,6 +39,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--test-dir", type=Path, default=PROCESSING_DIR / "test")
     parser.add_argument(
         "--output-dir", type=output_folder, default=str(PROCESSING_DIR / "evaluation")
+    )
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=PROCESSING_DIR / "data",
+        help="Preprocess's data.json, whose digest the model card records (if there)",
+    )
+    parser.add_argument(
+        "--lineage",
+        type=lineage_entry,
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="where the model's code, data and execution come from, for its model card",
     )
     parser.add_argument(
         "--champion-group",
@@ -45,7 +69,15 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as scratch:
         try:
             model = load_model(args.model_dir, Path(scratch) / "model")
-            found = evaluation(model, test, champion.find(group, Path(scratch)))
+            bundle = bundle_dir(args.model_dir, Path(scratch) / "model")
+            metadata = json.loads((bundle / METADATA_FILE).read_text())
+            found = evaluation(
+                model,
+                test,
+                champion.find(group, Path(scratch)),
+                metadata.get("hyperparameters", {}),
+                lineage(args),
+            )
         except (FileNotFoundError, InvalidModelError, ChampionError) as error:  # each names it
             parser.exit(2, f"evaluate: error: {error}\n")
     files = found.files()

@@ -4,8 +4,9 @@
     explainability.json  global feature importance and per-row attributions
     bias.json            each sensitive feature's groups and disparities (the gate reads it)
     evaluation.html      all of it drawn, for the person who approves the version
+    model_card.json      the version's model card (evaluate/card.py), which Register files
 
-The four are registered with the model version (pipeline/definition.py) and kept in the local
+They are registered with the model version (pipeline/definition.py) and kept in the local
 registry (pipeline/registry.py).
 """
 
@@ -19,7 +20,7 @@ import pandas as pd
 from .. import settings
 from ..infer.handler import Model, predict_array
 from ..train.core import features_and_target
-from . import bias, curves, explain, page
+from . import bias, card, curves, explain, page
 from .core import Champion, quality_report
 
 PARTIAL = ".partial"
@@ -33,6 +34,7 @@ class Evaluation:
     explanations: dict
     bias: dict
     page: str
+    card: dict
 
     def files(self) -> dict[str, str]:
         """Each file's name and text."""
@@ -41,6 +43,12 @@ class Evaluation:
             settings.EXPLAINABILITY_FILE: _json(self.explanations),
             settings.BIAS_FILE: _json(self.bias),
             settings.EVALUATION_PAGE: self.page,
+            card.CARD_FILE: _json(
+                {
+                    "content": card.encoded(self.card),
+                    "status": card.CARD_STATUS[settings.PENDING_APPROVAL],
+                }
+            ),
         }
 
     def summary(self) -> list[str]:
@@ -48,8 +56,15 @@ class Evaluation:
         return [self.report[settings.COMPARISON_KEY]["summary"], self.bias["gate"]["summary"]]
 
 
-def evaluation(model: Model, test: pd.DataFrame, champion: Champion | None) -> Evaluation:
-    """Score the test rows once; evaluate, explain and assess the model on them."""
+def evaluation(
+    model: Model,
+    test: pd.DataFrame,
+    champion: Champion | None,
+    hyperparameters: dict | None = None,
+    lineage: dict[str, str] | None = None,
+) -> Evaluation:
+    """Score the test rows once; evaluate, explain and assess the model on them, and write its
+    card with the `hyperparameters` it was trained with and its `lineage`."""
     features, truth = features_and_target(test)
     predicted = predict_array(model, features)
     report = quality_report(truth, predicted, champion, test)
@@ -57,7 +72,8 @@ def evaluation(model: Model, test: pd.DataFrame, champion: Champion | None) -> E
     assessment = bias.assess(test, truth, predicted)
     title = f"{settings.PROJECT_SLUG}: evaluation of the model on {len(test)} test rows"
     drawn = page.render(report, curves.curves(truth, predicted), explanations, assessment, title)
-    return Evaluation(report, explanations, assessment, drawn)
+    written = card.content(report, explanations, assessment, hyperparameters or {}, lineage or {})
+    return Evaluation(report, explanations, assessment, drawn, written)
 
 
 def _json(document: dict) -> str:

@@ -25,3 +25,8 @@ def load_model(model_dir: Path, scratch: Path) -> Model:
         return model_fn(str(scratch))
     except (FileNotFoundError, InvalidModelError) as error:  # name the archive, not the scratch
         raise InvalidModelError(str(error).replace(str(scratch), str(archive))) from None
+
+
+def bundle_dir(model_dir: Path, scratch: Path) -> Path:
+    """Where load_model(model_dir, scratch) found the bundle's files: unpacked, or as given."""
+    return scratch if (model_dir / MODEL_ARCHIVE).exists() else model_dir

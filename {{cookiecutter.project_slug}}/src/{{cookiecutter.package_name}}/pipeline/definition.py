@@ -36,6 +36,7 @@ import os
 from dataclasses import asdict
 
 from .. import settings
+from ..evaluate import card
 from ..monitor.baseline import BASELINE_FILE
 from ..tracking import wheelhouse
 from ..train.hyperparameters import Hyperparameters
@@ -54,6 +55,7 @@ from sagemaker.core.model_metrics import MetricsSource, ModelMetrics
 from sagemaker.core.processing import Processor
 from sagemaker.core.shapes import (
     MetricDefinition,
+    ModelPackageModelCard,
     ProcessingInput,
     ProcessingOutput,
     ProcessingS3Input,
@@ -298,6 +300,21 @@ def build(
         name="EvaluationReport", output_name="evaluation", path=settings.REPORT_FILE
     )
     bias = PropertyFile(name="BiasReport", output_name="evaluation", path=settings.BIAS_FILE)
+    model_card = PropertyFile(name="ModelCard", output_name="evaluation", path=card.CARD_FILE)
+    # Where the model comes from, in its card (Evaluate) and its MLflow run (Track).
+    lineage = {
+        "code-digest": code.digest,
+        "git-commit": parameters["GitCommit"],
+        "branch": config.branch,
+        "codebuild-build-id": parameters["CodeBuildId"],
+        "pipeline-execution": ExecutionVariables.PIPELINE_EXECUTION_ARN,
+        "input-data": input_data,
+        "model-package-group": names["model_package_group"],
+        "model-artifact": model_data,
+    }
+    lineage_arguments = []
+    for key, value in lineage.items():
+        lineage_arguments += ["--lineage", Join(on="=", values=[key, value])]
     evaluate = processing_step(
         "Evaluate",
         "evaluate",
@@ -305,14 +322,15 @@ def build(
         inputs=[
             s3_input("model", model_data, f"{PROCESSING_DIR}/model"),
             s3_input("test", split_uri["test"], f"{PROCESSING_DIR}/test"),
+            s3_input("data", split_uri[settings.DATA_MANIFEST_DIR], f"{PROCESSING_DIR}/data"),
         ],
         outputs=[
             s3_output(
                 "evaluation", run_uri("evaluate", "evaluation"), f"{PROCESSING_DIR}/evaluation"
             )
         ],
-        property_files=[report, bias],
-        arguments=["--champion-group", config.champion_group],
+        property_files=[report, bias, model_card],
+        arguments=["--champion-group", config.champion_group, *lineage_arguments],
         # The champion is looked up in the pipeline's region, whatever the job's default.
         env={"AWS_DEFAULT_REGION": config.region},
     )
@@ -385,6 +403,15 @@ def build(
                     s3_uri=evaluation_file(settings.EXPLAINABILITY_FILE),
                 ),
             ),
+            # Its model card, as Evaluate wrote it (evaluate/card.py); Track adds the MLflow run.
+            model_card=ModelPackageModelCard(
+                model_card_content=JsonGet(
+                    step_name=evaluate.name, property_file=model_card, json_path="content"
+                ),
+                model_card_status=JsonGet(
+                    step_name=evaluate.name, property_file=model_card, json_path="status"
+                ),
+            ),
             customer_metadata_properties={
                 "branch": config.tags["branch"],  # spelt as metadata values allow
                 "code-digest": code.digest,
@@ -403,23 +430,13 @@ def build(
 
     def track(name: str, registered: bool) -> ProcessingStep:
         """The execution logged as one MLflow run (tracking/), with the version it became."""
-        lineage = {
-            "code-digest": code.digest,
-            "git-commit": parameters["GitCommit"],
-            "branch": config.branch,
-            "codebuild-build-id": parameters["CodeBuildId"],
-            "pipeline-execution": ExecutionVariables.PIPELINE_EXECUTION_ARN,
-            "input-data": input_data,
-            "model-package-group": names["model_package_group"],
-        }
         arguments = [
             "--experiment",
             names["pipeline_name"],
             "--run-name",
             ExecutionVariables.PIPELINE_EXECUTION_ID,
+            *lineage_arguments,
         ]
-        for key, value in lineage.items():
-            arguments += ["--lineage", Join(on="=", values=[key, value])]
         if registered:
             arguments += ["--model-package-arn", register.properties.ModelPackageArn]
         return processing_step(

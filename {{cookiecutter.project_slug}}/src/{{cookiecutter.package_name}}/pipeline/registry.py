@@ -9,6 +9,8 @@
         bias.json           its ModelMetrics.Bias report (evaluate/bias.py)
         explainability.json its ModelMetrics.Explainability report (evaluate/explain.py)
         evaluation.html     the page its metadata names (evaluate/page.py), to read before approving
+        model_card.md       its model card (the request's ModelCard, evaluate/card.py), to read;
+                            its status follows the version's, as in SageMaker (infra/cicd.yml)
         sourcedir.tar.gz    the code archive its container serves with (SAGEMAKER_SUBMIT_DIRECTORY),
                             which the scoring pipeline's jobs run (`make score`)
 
@@ -31,6 +33,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from .. import settings
+from ..evaluate import card
 from ..monitor.baseline import BASELINE_FILE
 from ..options import positive_whole_number
 from .code import ARCHIVE_NAME
@@ -108,7 +111,18 @@ def register(
         **(recorded or {}),
     }
     (version_dir / PACKAGE_FILE).write_text(json.dumps(package, indent=2) + "\n")
+    write_card(version_dir, package)
     return version_dir
+
+
+def write_card(version_dir: Path, package: dict) -> None:
+    """model_card.md: the package's ModelCard, as a person reads it."""
+    model_card = package.get("ModelCard")
+    if model_card:
+        text = card.markdown(
+            json.loads(model_card["ModelCardContent"]), model_card["ModelCardStatus"]
+        )
+        (version_dir / card.MARKDOWN_FILE).write_text(text)
 
 
 def version_dir_of(registry_dir: Path, arn: str) -> Path:
@@ -128,6 +142,7 @@ def _updated(version_dir: Path, change: Callable[[dict], None]) -> dict:
     partial = path.with_name(f".{PACKAGE_FILE}.partial")
     partial.write_text(json.dumps(package, indent=2) + "\n")
     partial.replace(path)  # a reader sees the old record or the new, never half of one
+    write_card(version_dir, package)
     return package
 
 
@@ -138,8 +153,19 @@ def set_status(version_dir: Path, status: str, description: str | None) -> dict:
         package["ModelApprovalStatus"] = status
         if description:
             package["ApprovalDescription"] = description
+        if "ModelCard" in package:  # as the CI's function keeps SageMaker's card
+            package["ModelCard"]["ModelCardStatus"] = card.CARD_STATUS[status]
 
     return _updated(version_dir, decide)
+
+
+def set_card(version_dir: Path, content: dict) -> dict:
+    """Replace one version's model card content, keeping its status; the updated package."""
+
+    def replace(package: dict) -> None:
+        package["ModelCard"]["ModelCardContent"] = card.encoded(content)
+
+    return _updated(version_dir, replace)
 
 
 def add_metadata(version_dir: Path, properties: dict[str, str]) -> dict:

@@ -13,6 +13,7 @@ to log, gives one warning line and the step succeeds; with settings.TRACKING_STR
 """
 
 import argparse
+import json
 import os
 import sys
 import tempfile
@@ -20,7 +21,9 @@ from pathlib import Path
 
 from .. import settings, threads
 from ..data.core import read_csv_files
-from ..evaluate.models import MODEL_ARCHIVE, load_model
+from ..evaluate import card
+from ..evaluate.models import bundle_dir, load_model
+from ..options import lineage_entry
 from ..pipeline import registry
 from . import wheelhouse
 from .core import collect, log
@@ -29,24 +32,29 @@ from .wheelhouse import WHEELHOUSE_VARIABLE
 PROCESSING_DIR = settings.PROCESSING_DIR
 
 
-def lineage_entry(text: str) -> tuple[str, str]:
-    name, equals, value = text.partition("=")
-    if not equals or not name:
-        raise argparse.ArgumentTypeError(f"{text!r}: expected NAME=VALUE")
-    return name, value
-
-
 def name_run_on_package(arn: str, run_id: str, experiment: str) -> None:
-    """Add the run to the registered version's metadata, where the version was registered."""
+    """Add the run to the registered version's metadata and model card, where the version was
+    registered."""
     properties = {"mlflow-run-id": run_id, "mlflow-experiment": experiment}
     registry_dir = os.environ.get(settings.LOCAL_REGISTRY_VARIABLE)
     if registry_dir:
-        registry.add_metadata(registry.version_dir_of(Path(registry_dir), arn), properties)
+        version_dir = registry.version_dir_of(Path(registry_dir), arn)
+        package = registry.add_metadata(version_dir, properties)
+        content = json.loads(package["ModelCard"]["ModelCardContent"])
+        registry.set_card(version_dir, card.with_run(content, run_id, experiment))
         return
     import boto3  # only a SageMaker job pays for it
 
-    boto3.client("sagemaker").update_model_package(
-        ModelPackageArn=arn, CustomerMetadataProperties=properties
+    sagemaker = boto3.client("sagemaker")
+    package = sagemaker.describe_model_package(ModelPackageName=arn)
+    content = json.loads(package["ModelCard"]["ModelCardContent"])
+    sagemaker.update_model_package(
+        ModelPackageArn=arn,
+        CustomerMetadataProperties=properties,
+        ModelCard={
+            "ModelCardContent": card.encoded(card.with_run(content, run_id, experiment)),
+            "ModelCardStatus": package["ModelCard"]["ModelCardStatus"],
+        },
     )
 
 
@@ -82,9 +90,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"track: MLflow from the wheelhouse in {seconds:.1f} s")
         with tempfile.TemporaryDirectory() as scratch:
             model = load_model(args.model_dir, Path(scratch))
-            archived = (args.model_dir / MODEL_ARCHIVE).exists()  # unpacked into the scratch
             logged = collect(
-                Path(scratch) if archived else args.model_dir,
+                bundle_dir(args.model_dir, Path(scratch)),
                 args.evaluation_dir,
                 args.baseline_dir,
                 args.data_dir,
