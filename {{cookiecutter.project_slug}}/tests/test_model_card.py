@@ -39,7 +39,8 @@ def written(model_dir, splits) -> dict:
 def test_the_card_says_what_the_version_is_for_how_it_was_made_and_how_it_did(written):
     content = json.loads(written["content"])
     assert written["status"] == "PendingReview"
-    assert content["intended_uses"]["intended_uses"] == settings.INTENDED_USE
+    intended_use = " ".join(settings.INTENDED_USE_FILE.read_text().split())
+    assert content["intended_uses"]["intended_uses"] == intended_use
     assert content["model_overview"]["model_artifact"] == [LINEAGE["model-artifact"]]
     training = content["training_details"]
     hyperparameters = training["training_job_details"]["hyper_parameters"]

@@ -41,8 +41,9 @@ DEPLOYS_SCORING = INFERENCE in ("batch", "both")
 # updates"): `make template-update` moves it on.
 TEMPLATE_VERSION = {{ cookiecutter._template_version | string_literal }}
 # What the model is for, as each version's model card states its intended use (evaluate/card.py):
-# the use case's description, which the team sharpens here as the use case does.
-INTENDED_USE = {{ cookiecutter.description.splitlines() | join(" ") | string_literal }}
+# at first the use case's description; the team sharpens it there as the use case does. It ships
+# with the code, so the Evaluate job reads it too.
+INTENDED_USE_FILE = Path(__file__).with_name("intended_use.md")
 
 {%- if cookiecutter.problem_type == "binary_classification" %}
 

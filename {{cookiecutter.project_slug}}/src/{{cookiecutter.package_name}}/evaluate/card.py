@@ -1,7 +1,7 @@
 """The model card of a model version: SageMaker's model package card, and the same as Markdown.
 
 Evaluate writes the card the Register step files with the version (model_card.json), in the
-schema of SageMaker's model package model card: its intended use (settings.INTENDED_USE), how
+schema of SageMaker's model package model card: its intended use (intended_use.md), how
 it was trained (hyperparameters, the data's digest), its evaluation (metrics with their
 bootstrap deviations, the champion comparison), its explanations and bias assessment, and its
 lineage (commit, branch, code, data, execution). The Track step adds the MLflow run once it
@@ -44,6 +44,7 @@ def content(
     """The card's content, as ModelCardContent holds it (JSON-encoded) in CreateModelPackage."""
     metrics = report[settings.REPORT_KEY]
     comparison = report[settings.COMPARISON_KEY]
+    intended_use = " ".join(settings.INTENDED_USE_FILE.read_text(encoding="utf-8").split())
     quality = [
         _metric(
             name, entry["value"], f"bootstrap standard deviation {entry['standard_deviation']:.4g}"
@@ -76,8 +77,8 @@ def content(
             "model_artifact": [lineage["model-artifact"]] if "model-artifact" in lineage else [],
         },
         "intended_uses": {
-            "purpose_of_model": settings.INTENDED_USE[:TEXT_LENGTH],
-            "intended_uses": settings.INTENDED_USE[:TEXT_LENGTH],
+            "purpose_of_model": intended_use[:TEXT_LENGTH],
+            "intended_uses": intended_use[:TEXT_LENGTH],
         },
         "training_details": {
             "objective_function": {"function": "Maximize", "facet": settings.PRIMARY_METRIC},
