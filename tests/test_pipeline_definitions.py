@@ -43,10 +43,12 @@ def test_definition_builds_for_each_combination(render, project_python, answers)
     # Every job runs in the framework's image: one image holds every job's library versions.
     for name in ("Preprocess", "Evaluate", "Baseline"):
         assert f"/{repository}:" in steps[name]["Arguments"]["AppSpecification"]["ImageUri"]
-    threshold, champion = steps["QualityGate"]["Arguments"]["Conditions"]
+    threshold, champion, bias = steps["QualityGate"]["Arguments"]["Conditions"]
     assert threshold["LeftValue"]["Std:JsonGet"]["Path"] == METRIC_PATHS[answers["problem_type"]]
     assert champion["LeftValue"]["Std:JsonGet"]["Path"] == "champion_comparison.not_worse"
-    (register,) = steps["QualityGate"]["Arguments"]["IfSteps"]
+    assert bias["LeftValue"]["Std:JsonGet"]["Path"] == "gate.passes"
+    register, track = steps["QualityGate"]["Arguments"]["IfSteps"]
+    assert track["Name"] == "Track" and f"/{repository}:" in track["Arguments"]["AppSpecification"]["ImageUri"]
     serving_image = register["Arguments"]["InferenceSpecification"]["Containers"][0]["Image"]
     assert f"/{repository}:" in serving_image
     parameters = {parameter["Name"]: parameter["DefaultValue"] for parameter in built["Parameters"]}

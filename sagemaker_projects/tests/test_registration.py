@@ -346,7 +346,7 @@ def test_the_launch_role_may_create_and_pass_every_role_a_project_makes_and_no_o
         for resource in resources.values()
         if resource["Type"] == "AWS::IAM::Role"
     ]
-    assert len(made_in_dev) == 8
+    assert len(made_in_dev) == 10
     for role in made_in_dev:
         assert [p for p in patterns if fnmatch.fnmatchcase(role, p)], role
     # Each pattern stands for one kind of role: none matches all of them.

@@ -10,7 +10,7 @@ import pytest
 
 from {{ cookiecutter.package_name }} import settings
 from {{ cookiecutter.package_name }}.data import schema
-from {{ cookiecutter.package_name }}.evaluate import bias, curves, explain
+from {{ cookiecutter.package_name }}.evaluate import bias, card, curves, explain
 from {{ cookiecutter.package_name }}.evaluate.__main__ import main as evaluate_entry
 from {{ cookiecutter.package_name }}.evaluate.documents import evaluation
 from {{ cookiecutter.package_name }}.infer.handler import Model, model_fn
@@ -274,7 +274,7 @@ def test_the_page_shows_each_sensitive_features_groups(monkeypatch, model_dir, s
     assert f"under {edges[0]:g}" in page and f"{edges[0]:g} or over" in page
 
 
-def test_the_entry_point_writes_the_four_files_together(tmp_path, model_dir, splits, capsys):
+def test_the_entry_point_writes_its_files_together(tmp_path, model_dir, splits, capsys):
     test_dir = tmp_path / "test"
     test_dir.mkdir()
     splits["test"].to_csv(test_dir / "test.csv", index=False)
@@ -287,6 +287,7 @@ def test_the_entry_point_writes_the_four_files_together(tmp_path, model_dir, spl
             settings.EXPLAINABILITY_FILE,
             settings.BIAS_FILE,
             settings.EVALUATION_PAGE,
+            card.CARD_FILE,
         ]
     )
     bias_report = json.loads((output / settings.BIAS_FILE).read_text())

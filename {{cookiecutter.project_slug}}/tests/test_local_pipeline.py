@@ -247,11 +247,17 @@ def test_a_person_approves_or_rejects_a_version_as_in_sagemaker(run_local, capsy
     approved = json.loads(package_file.read_text())
     assert approved["ModelApprovalStatus"] == "Approved"
     assert approved["ApprovalDescription"] == "beats v0"
-    unchanged = {key: value for key, value in before.items() if key != "ModelApprovalStatus"}
+    # The model card follows the decision, as the CI's function keeps SageMaker's.
+    assert approved["ModelCard"]["ModelCardStatus"] == "Approved"
+    changed = ("ModelApprovalStatus", "ModelCard")
+    unchanged = {key: value for key, value in before.items() if key not in changed}
     assert {key: approved[key] for key in unchanged} == unchanged
+    assert approved["ModelCard"]["ModelCardContent"] == before["ModelCard"]["ModelCardContent"]
     assert f"{run_local.group} version 1 is Approved" in capsys.readouterr().out
     assert registry.main(["reject", "1", *arguments]) == 0
-    assert json.loads(package_file.read_text())["ModelApprovalStatus"] == "Rejected"
+    rejected = json.loads(package_file.read_text())
+    assert rejected["ModelApprovalStatus"] == "Rejected"
+    assert rejected["ModelCard"]["ModelCardStatus"] == "Archived"
     with pytest.raises(SystemExit) as exit_info:
         registry.main(["approve", "2", *arguments])
     assert exit_info.value.code == 2

@@ -156,7 +156,8 @@ def test_gate_reads_the_metric_the_champion_comparison_and_the_bias_evaluate_wri
     assert bias["Type"] == "Equals" and bias["RightValue"] is True
     bias_path = bias["LeftValue"]["Std:JsonGet"]["Path"]
     assert bias_path == "gate.passes"
-    report_file, bias_file = steps["Evaluate"]["PropertyFiles"]
+    report_file, bias_file, card_file = steps["Evaluate"]["PropertyFiles"]
+    assert card_file["FilePath"] == "model_card.json"
     assert report_file == {
         "PropertyFileName": "EvaluationReport",
         "OutputName": "evaluation",
@@ -183,7 +184,7 @@ def test_evaluate_looks_up_mains_champion_in_the_pipelines_region(definition):
     for branch in ("main", "feature/better-model"):
         evaluate_step = steps_by_name(build(definition, branch))["Evaluate"]["Arguments"]
         arguments = evaluate_step["AppSpecification"]["ContainerArguments"]
-        assert arguments == ["--champion-group", main.names["model_package_group"]]
+        assert arguments[:2] == ["--champion-group", main.names["model_package_group"]]
         assert evaluate_step["Environment"]["AWS_DEFAULT_REGION"] == main.region
 
 
@@ -283,16 +284,17 @@ def test_jobs_run_the_package_entry_points_in_the_settings_image(built, definiti
         ("Baseline", "monitor", framework_image),
     ):
         arguments = steps[name]["Arguments"]
-        app = arguments["AppSpecification"]
-        command = {
-            "monitor": {"ContainerArguments": ["baseline"]},
-            "evaluate": {"ContainerArguments": ["--champion-group", config.champion_group]},
-        }.get(module, {})
+        app = dict(arguments["AppSpecification"])
+        given = app.pop("ContainerArguments", [])
         assert app == {
             "ImageUri": image,
             "ContainerEntrypoint": ["python3", "-m", f"{PACKAGE}.{module}"],
-            **command,
         }
+        expected = {
+            "monitor": ["baseline"],
+            "evaluate": ["--champion-group", config.champion_group],  # then its lineage
+        }.get(module, [])
+        assert given[: len(expected)] == expected and (given == expected or module == "evaluate")
         assert arguments["Environment"]["PYTHONPATH"] == definition.PROCESSING_CODE_DIR
         code_input = next(i for i in arguments["ProcessingInputs"] if i["InputName"] == "code")
         assert code_input["S3Input"]["S3Uri"] == files
@@ -338,6 +340,27 @@ def test_every_output_follows_the_s3_layout(built):
     assert config.branch_root == f"s3://{config.names['artifact_bucket']}/{config.use_case}/main"
 
 
+LINEAGE = [
+    "code-digest",
+    "git-commit",
+    "branch",
+    "codebuild-build-id",
+    "pipeline-execution",
+    "input-data",
+    "model-package-group",
+    "model-artifact",
+]
+
+
+def lineage_of(command: list) -> list[str]:
+    """The names a job's `--lineage NAME=VALUE` arguments give."""
+    return [
+        command[index + 1]["Std:Join"]["Values"][0]
+        for index, part in enumerate(command)
+        if part == "--lineage"
+    ]
+
+
 def test_track_logs_what_every_step_wrote_where_the_parameter_says(built, definition):
     config = settings.load({**TEST_ENVIRONMENT, "BRANCH_NAME": "main"})
     steps = steps_by_name(built)
@@ -367,20 +390,12 @@ def test_track_logs_what_every_step_wrote_where_the_parameter_says(built, defini
             "--run-name",
             {"Get": "Execution.PipelineExecutionId"},
         ]
-        lineage = [
-            command[index + 1]["Std:Join"]["Values"][0]
-            for index, part in enumerate(command)
-            if part == "--lineage"
-        ]
-        assert lineage == [
-            "code-digest",
-            "git-commit",
-            "branch",
-            "codebuild-build-id",
-            "pipeline-execution",
-            "input-data",
-            "model-package-group",
-        ]
+        assert lineage_of(command) == LINEAGE
+        # Evaluate's model card names the same.
+        assert (
+            lineage_of(steps["Evaluate"]["Arguments"]["AppSpecification"]["ContainerArguments"])
+            == LINEAGE
+        )
         arn = {"Get": "Steps.Register.ModelPackageArn"}
         assert (command[-2:] == ["--model-package-arn", arn]) is registered
 
