@@ -31,12 +31,16 @@ def no_champion(tmp_path, monkeypatch):
 
 
 @pytest.fixture(scope="module")
-def written(model_dir, splits) -> dict:
-    found = evaluation(model_fn(str(model_dir)), splits["test"], None, {"max_depth": 3}, LINEAGE)
+def found(model_dir, splits):
+    return evaluation(model_fn(str(model_dir)), splits["test"], None, {"max_depth": 3}, LINEAGE)
+
+
+@pytest.fixture(scope="module")
+def written(found) -> dict:
     return json.loads(found.files()[card.CARD_FILE])
 
 
-def test_the_card_says_what_the_version_is_for_how_it_was_made_and_how_it_did(written):
+def test_the_card_says_what_the_version_is_for_how_it_was_made_and_how_it_did(found, written):
     content = json.loads(written["content"])
     assert written["status"] == "PendingReview"
     intended_use = " ".join(settings.INTENDED_USE_FILE.read_text().split())
@@ -51,7 +55,8 @@ def test_the_card_says_what_the_version_is_for_how_it_was_made_and_how_it_did(wr
     assert settings.PRIMARY_METRIC in {metric["name"] for metric in groups["quality"]}
     assert groups["feature importance"] and groups["champion comparison"]
     assert content["additional_information"]["custom_details"] == dict(sorted(LINEAGE.items()))
-    assert "bias" in content["additional_information"]["ethical_considerations"]
+    ethics = content["additional_information"]["ethical_considerations"]
+    assert ethics == found.bias["gate"]["summary"]
 
 
 @pytest.mark.usefixtures("no_sdk_telemetry")
