@@ -142,6 +142,10 @@ def test_the_bias_gate_refuses_a_model_beyond_the_thresholds(definition, execute
     assert failed.value.step == "QualityGateFailed"
     assert f"bias: disparity beyond the thresholds: {schema.FEATURES[0]} " in str(failed.value)
     assert not execute.registered
+    # A refused model is tracked too: TrackUnregistered runs before the Fail step.
+    record = json.loads((execute.folder.root / "execution.json").read_text())
+    statuses = {step["StepName"]: step["StepStatus"] for step in record["Steps"]}
+    assert statuses["TrackUnregistered"] == "Succeeded" and statuses["Track"] == "NotExecuted"
 
 
 def test_without_the_bias_gate_the_version_is_registered_flagged(definition, execute, sample_frame):

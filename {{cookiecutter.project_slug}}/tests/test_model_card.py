@@ -7,6 +7,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 from cfn_templates import load
+from conftest import require_sdk
 
 from {{ cookiecutter.package_name }} import settings
 from {{ cookiecutter.package_name }}.evaluate import card
@@ -61,7 +62,9 @@ def test_the_card_says_what_the_version_is_for_how_it_was_made_and_how_it_did(fo
 
 @pytest.mark.usefixtures("no_sdk_telemetry")
 def test_the_card_fits_sagemakers_model_card_schema(written):
-    shapes = pytest.importorskip("sagemaker.core.shapes.model_card_shapes")
+    require_sdk()
+    from sagemaker.core.shapes import model_card_shapes as shapes
+
     content = json.loads(written["content"])
     shapes.ModelCardContent.model_validate(content)
     # A model package's card: its overview holds only the creator and the artifact.
