@@ -135,7 +135,7 @@ def test_group_metrics_and_disparities_are_exact(monkeypatch):
 {%- else %}
     assert first["mean_absolute_error"] == 2.0 and second["mean_absolute_error"] == 4.0
     assert first["mean_residual"] == 2.0 and second["mean_residual"] == -4.0
-    # The residuals' spread (6) in units of the whole split's mean absolute error (3).
+    # The residuals' spread (6) in units of the compared rows' mean absolute error (3).
     assert disparities == {"error_ratio": 2.0, "mean_residual_difference": 2.0}
 {%- endif %}
 

@@ -72,8 +72,8 @@ QUALITY_THRESHOLD = 0.3
 SAMPLE_DATA = PROJECT_ROOT / "data" / "sample" / "diabetes.csv"
 # The largest disparity allowed between groups of a sensitive feature (evaluate/bias.py): the
 # highest group's mean absolute error over the lowest's, and the difference between the groups'
-# mean residuals (prediction minus truth, in units of the whole test split's mean absolute
-# error): a model that errs more, or leans one way more, for one group.
+# mean residuals (prediction minus truth, in units of the compared rows' mean absolute error):
+# a model that errs more, or leans one way more, for one group.
 BIAS_THRESHOLDS = {
     "error_ratio": 1.25,
     "mean_residual_difference": 0.25,

@@ -67,7 +67,7 @@ def group_metrics(truth: np.ndarray, predicted: np.ndarray) -> dict:
     }
 
 
-def disparities(compared: list[dict], overall: dict) -> dict[str, float | None]:
+def disparities(compared: list[dict]) -> dict[str, float | None]:
     """The largest difference of each rate between the compared groups."""
 
     def spread(metric: str) -> float | None:
@@ -92,13 +92,15 @@ def group_metrics(truth: np.ndarray, predicted: np.ndarray) -> dict:
     }
 
 
-def disparities(compared: list[dict], overall: dict) -> dict[str, float | None]:
-    """The largest group's error over the smallest's, and the spread of the mean residuals."""
+def disparities(compared: list[dict]) -> dict[str, float | None]:
+    """The largest group's error over the smallest's, and the spread of the mean residuals in
+    units of the compared rows' mean absolute error."""
     if len(compared) < 2:
         return dict.fromkeys(settings.BIAS_THRESHOLDS)
     errors = [group["mean_absolute_error"] for group in compared]
     residuals = [group["mean_residual"] for group in compared]
-    scale = overall["mean_absolute_error"]
+    sizes = [group["size"] for group in compared]
+    scale = sum(size * error for size, error in zip(sizes, errors, strict=True)) / sum(sizes)
     return {
         "error_ratio": max(errors) / min(errors) if min(errors) else float("inf"),
         "mean_residual_difference": (max(residuals) - min(residuals)) / scale if scale else 0.0,
@@ -110,7 +112,6 @@ def assess_feature(
     name: str, edges: tuple[float, ...], test: pd.DataFrame, truth, predicted
 ) -> dict:
     """One sensitive feature's groups, their disparities, and whether each is within bounds."""
-    overall = group_metrics(truth, predicted)
     found = []
     for label, rows in groups(test[name].to_numpy(dtype=float), edges).items():
         found.append(
@@ -129,7 +130,7 @@ def assess_feature(
             # A disparity that cannot be measured (fewer than two groups compared) is not one.
             "within": value is None or value <= settings.BIAS_THRESHOLDS[metric],
         }
-        for metric, value in disparities(compared, overall).items()
+        for metric, value in disparities(compared).items()
     }
     return {
         "feature": name,
