@@ -16,6 +16,7 @@ from conftest import require_sdk
 from {{ cookiecutter.package_name }} import settings
 from {{ cookiecutter.package_name }}.data.schema import FEATURES
 from {{ cookiecutter.package_name }}.pipeline import code, registry
+from {{ cookiecutter.package_name }}.pipeline.local import local_tracking_uri
 from {{ cookiecutter.package_name }}.pipeline.local import main as run_local
 from {{ cookiecutter.package_name }}.tracking.__main__ import main as track
 
@@ -240,3 +241,11 @@ def test_without_a_tracking_uri_nothing_is_logged(track_inputs, capsys):
     inputs, _ = track_inputs
     assert track(track_arguments(inputs)) == 0
     assert "nothing logged" in capsys.readouterr().out
+
+
+def test_a_relative_store_means_the_folder_the_run_starts_from(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv(settings.TRACKING_URI_VARIABLE, "sqlite:///mine/mlflow.db")
+    assert local_tracking_uri() == f"sqlite:///{tmp_path / 'mine' / 'mlflow.db'}"
+    monkeypatch.setenv(settings.TRACKING_URI_VARIABLE, "http://127.0.0.1:5000")
+    assert local_tracking_uri() == "http://127.0.0.1:5000"

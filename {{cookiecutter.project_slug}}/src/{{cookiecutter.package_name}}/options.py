@@ -82,3 +82,15 @@ def lineage_entry(text: str) -> tuple[str, str]:
     if not equals or not name:
         raise argparse.ArgumentTypeError(f"{text!r}: expected NAME=VALUE")
     return name, value
+
+
+def add_lineage_option(parser: argparse.ArgumentParser, purpose: str) -> None:
+    """`--lineage NAME=VALUE`, repeated: the pipeline passes Evaluate and Track the same."""
+    parser.add_argument(
+        "--lineage",
+        type=lineage_entry,
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help=f"where the model's code, data and execution come from, {purpose}",
+    )

@@ -15,7 +15,7 @@ from pathlib import Path
 from .. import settings, threads
 from ..data.core import DataValidationError, read_csv_files
 from ..infer.handler import METADATA_FILE, InvalidModelError
-from ..options import lineage_entry, output_folder
+from ..options import add_lineage_option, output_folder
 from . import champion
 from .core import ChampionError
 from .documents import evaluation, write
@@ -46,14 +46,7 @@ def main(argv: list[str] | None = None) -> int:
         default=PROCESSING_DIR / "data",
         help="Preprocess's data.json, whose digest the model card records (if there)",
     )
-    parser.add_argument(
-        "--lineage",
-        type=lineage_entry,
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="where the model's code, data and execution come from, for its model card",
-    )
+    add_lineage_option(parser, "for its model card")
     parser.add_argument(
         "--champion-group",
         help="the model package group whose newest Approved version is the champion "

@@ -422,6 +422,9 @@ def local_tracking_uri() -> str:
     """Where a local run is tracked: MLFLOW_TRACKING_URI, or the project's own SQLite store."""
     chosen = os.environ.get(settings.TRACKING_URI_VARIABLE)
     if chosen is not None:
+        # A relative SQLite path means this folder; the Track job runs in a folder of its own.
+        if chosen.startswith("sqlite:///") and not chosen.startswith("sqlite:////"):
+            return f"sqlite:///{Path(chosen.removeprefix('sqlite:///')).resolve()}"
         return chosen
     settings.MLFLOW_DIR.mkdir(exist_ok=True)
     return settings.LOCAL_TRACKING_URI

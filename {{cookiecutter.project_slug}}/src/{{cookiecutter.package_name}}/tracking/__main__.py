@@ -23,7 +23,7 @@ from .. import settings, threads
 from ..data.core import read_csv_files
 from ..evaluate import card
 from ..evaluate.models import bundle_dir, load_model
-from ..options import lineage_entry
+from ..options import add_lineage_option
 from ..pipeline import registry
 from . import wheelhouse
 from .core import collect, log
@@ -69,14 +69,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.add_argument(f"--{name}-dir", type=Path, default=PROCESSING_DIR / name)
     parser.add_argument("--experiment", required=True, help="the MLflow experiment's name")
     parser.add_argument("--run-name", required=True, help="the run's name: the execution's id")
-    parser.add_argument(
-        "--lineage",
-        type=lineage_entry,
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="a tag of the run: where its code, data and execution come from",
-    )
+    add_lineage_option(parser, "as tags of the run")
     parser.add_argument("--model-package-arn", help="the version the model was registered as")
     args = parser.parse_args(argv)
     threads.limit(parser.prog)
