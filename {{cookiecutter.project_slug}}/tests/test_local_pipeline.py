@@ -1,5 +1,7 @@
 """`make run-local`: the pipeline definition executed here, its registry, messages and refusals."""
 
+import contextlib
+import io
 import json
 import os
 import shutil
@@ -35,13 +37,37 @@ def run_local(tmp_path, sample_path, monkeypatch):
     return run
 
 
+@pytest.fixture(scope="module")
+def first_run(tmp_path_factory, sample_path) -> tuple[Path, str]:
+    """One run on main into runs/ and registry/ of a folder of its own, and what it printed:
+    where the tests that need a registered version start (`registered`), without a run each."""
+    folder = tmp_path_factory.mktemp("first-run")
+    printed = io.StringIO()
+    with pytest.MonkeyPatch.context() as patch, contextlib.redirect_stdout(printed):
+        patch.setenv("BRANCH_NAME", "main")
+        patch.setenv(settings.TRACKING_URI_VARIABLE, "")  # before the autouse `untracked`
+        patch.chdir(folder)
+        args = ["--data", sample_path, "--runs-dir", "runs", "--registry-dir", "registry"]
+        assert main([str(arg) for arg in args]) == 0
+    return folder, printed.getvalue()
+
+
+@pytest.fixture
+def registered(run_local, first_run):
+    """`run_local` after the first run: a copy of its runs and registry, version 1 pending."""
+    folder, run_local.printed = first_run
+    shutil.copytree(folder / "runs", run_local.runs)
+    shutil.copytree(folder / "registry", run_local.registry)
+    return run_local
+
+
 def execution(run_dir) -> dict:
     record = json.loads((run_dir / "execution.json").read_text())
     return {**record, "Steps": {step["StepName"]: step["StepStatus"] for step in record["Steps"]}}
 
 
-def test_end_to_end_run_executes_the_definition_registers_and_predicts(run_local, capsys):
-    assert run_local() == 0
+def test_end_to_end_run_executes_the_definition_registers_and_predicts(registered):
+    run_local = registered
     [run_dir] = run_local.runs.iterdir()
     record = execution(run_dir)
     assert record["PipelineExecutionStatus"] == "Succeeded"
@@ -75,7 +101,7 @@ def test_end_to_end_run_executes_the_definition_registers_and_predicts(run_local
     assert metadata[settings.EVALUATION_PAGE_METADATA].endswith(f"/{settings.EVALUATION_PAGE}")
     assert "bias-assessment" in metadata
 
-    output = capsys.readouterr().out
+    output = run_local.printed
     assert "Train | " in output  # each job's output, named by its step
     assert f"{settings.PRIMARY_METRIC} = " in output
     assert str(run_dir / local.PREDICTIONS_FILE) in output
@@ -84,8 +110,8 @@ def test_end_to_end_run_executes_the_definition_registers_and_predicts(run_local
     assert "run-local: bias: " in output
 
 
-def test_second_run_keeps_the_first_and_takes_the_next_version(run_local):
-    assert run_local() == 0
+def test_second_run_keeps_the_first_and_takes_the_next_version(registered):
+    run_local = registered
     [first_run] = run_local.runs.iterdir()
     first_record = (first_run / "execution.json").read_bytes()
     assert run_local("--parameter", "ModelApprovalStatus=Approved") == 0
@@ -238,8 +264,8 @@ def test_only_the_image_images_toml_records_has_a_local_environment():
         local.interpreter_of(f"{registry_host}/{repository}:0.23-1-cpu-py3")
 
 
-def test_a_person_approves_or_rejects_a_version_as_in_sagemaker(run_local, capsys):
-    assert run_local() == 0
+def test_a_person_approves_or_rejects_a_version_as_in_sagemaker(registered, capsys):
+    run_local = registered
     package_file = run_local.registry / run_local.group / "1" / registry.PACKAGE_FILE
     before = json.loads(package_file.read_text())
     arguments = ["--registry-dir", str(run_local.registry)]
@@ -270,8 +296,8 @@ def approve(run_local, version: int) -> Path:
     return run_local.registry / run_local.group / str(version)
 
 
-def test_a_challenger_as_good_as_the_champion_is_registered_with_the_comparison(run_local):
-    assert run_local() == 0
+def test_a_challenger_as_good_as_the_champion_is_registered_with_the_comparison(registered):
+    run_local = registered
     approve(run_local, 1)
     assert run_local() == 0  # the same data and seed: an equal model, not worse
     package_dir = run_local.registry / run_local.group / "2"
@@ -298,7 +324,7 @@ def test_on_dev_the_champion_is_the_version_approved_there(run_local, monkeypatc
     assert evaluation[settings.COMPARISON_KEY]["champion_version"] == 1
 
 
-def test_a_challenger_worse_than_the_champion_is_not_registered(run_local, sample_frame, capsys):
+def test_a_challenger_worse_than_the_champion_is_not_registered(registered, sample_frame, capsys):
     from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
     from {{ cookiecutter.package_name }}.data.schema import TARGET
@@ -306,7 +332,7 @@ def test_a_challenger_worse_than_the_champion_is_not_registered(run_local, sampl
     from {{ cookiecutter.package_name }}.train.core import save
     from {{ cookiecutter.package_name }}.train.hyperparameters import Hyperparameters
 
-    assert run_local() == 0
+    run_local = registered
     champion_dir = approve(run_local, 1) / registry.MODEL_DIR
     # The champion reads the target itself: no model trained on the features can match it.
     classifies = settings.PROBLEM_TYPE == "binary_classification"
@@ -324,8 +350,8 @@ def test_a_challenger_worse_than_the_champion_is_not_registered(run_local, sampl
     assert sorted(path.name for path in (run_local.registry / run_local.group).iterdir()) == ["1"]
 
 
-def test_a_champion_whose_model_is_gone_stops_the_run_and_registers_nothing(run_local, capsys):
-    assert run_local() == 0
+def test_a_champion_whose_model_is_gone_stops_the_run_and_registers_nothing(registered, capsys):
+    run_local = registered
     shutil.rmtree(approve(run_local, 1) / registry.MODEL_DIR)
     capsys.readouterr()
     assert run_local() == 2
