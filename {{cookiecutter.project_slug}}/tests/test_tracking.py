@@ -164,7 +164,12 @@ def mlflow_server(tmp_path_factory, empty_store):
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
-        env={**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true"},
+        # No job runner: its eight processes serve MLflow's GenAI jobs, not tracking.
+        env={
+            **os.environ,
+            "MLFLOW_DISABLE_TELEMETRY": "true",
+            "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
+        },
     )
     uri = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
