@@ -111,22 +111,29 @@ def attributions(
 ) -> tuple[np.ndarray, float]:
     """Each row's attribution per feature (sampled Shapley values), and the base value.
 
-    One prediction call per sampled order: every row, background row and step at once.
+    One prediction call per sampled order: every row, background row and step at once. A path's
+    ends are the same in every order (the background's mean prediction, the row's own), so they
+    are predicted once.
     """
     rng = np.random.default_rng(SEED)
     count, width = rows.shape
+    base_value = float(np.mean(predict_array(model, background)))
+    ends = np.full(count, base_value), model_output(model, rows)
     total = np.zeros((count, width))
     for _ in range(SAMPLED_ORDERS):
         order = rng.permutation(width)
-        # paths[step, row, background row]: the background row with the first `step` features
-        # of the order taken from the explained row.
-        paths = np.broadcast_to(background, (width + 1, count, *background.shape)).copy()
-        for step, feature in enumerate(order, start=1):
-            paths[step:, :, :, feature] = rows[:, feature][:, None]
-        predicted = predict_array(model, paths.reshape(-1, width)).reshape(width + 1, count, -1)
-        steps = np.diff(predicted.mean(axis=2), axis=0)  # the change each step makes, per row
-        total[:, order] += steps.T
-    return total / SAMPLED_ORDERS, float(np.mean(predict_array(model, background)))
+        # inner[step - 1, row, background row]: the background row with the first `step`
+        # features of the order taken from the explained row, for the steps between the ends.
+        inner = np.broadcast_to(background, (width - 1, count, *background.shape)).copy()
+        for step, feature in enumerate(order[:-1], start=1):
+            inner[step - 1 :, :, :, feature] = rows[:, feature][:, None]
+        path = [ends[0]]  # the mean prediction at each step, per row
+        if width > 1:
+            predicted = predict_array(model, inner.reshape(-1, width))
+            path += list(predicted.reshape(width - 1, count, -1).mean(axis=2))
+        path.append(ends[1])
+        total[:, order] += np.diff(path, axis=0).T
+    return total / SAMPLED_ORDERS, base_value
 
 
 def model_output(model: Model, rows: np.ndarray) -> np.ndarray:
