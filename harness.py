@@ -238,13 +238,63 @@ CI_TESTS = [
 ]
 
 
+# The generated tests of the ML steps and their local runs. The inference option changes how the
+# model is deployed (the deploy package, infra/, buildspecs/, the docs and their tests), not what
+# these tests read, which check_inference_changes_only_deployment proves of each inference
+# variant: they run in the default render's suite and not again in the other inferences'.
+ML_TESTS = [
+    "tests/test_champion.py",
+    "tests/test_data.py",
+    "tests/test_definition_runs_locally.py",
+    "tests/test_evaluate.py",
+    "tests/test_evaluation_report.py",
+    "tests/test_executor.py",
+    "tests/test_infer.py",
+    "tests/test_local_pipeline.py",
+    "tests/test_monitor.py",
+    "tests/test_tracking.py",
+    "tests/test_train.py",
+    "tests/test_wheelhouse.py",
+]
+# What the code ML_TESTS test may not use: the inference setting or the deploy package; and what
+# the tests may not read besides: the files the option renders differently.
+READS_INFERENCE = r"\bINFERENCE\b|\bDEPLOYS_|^\s*(?:from|import)\s+\S*\bdeploy\b"
+READS_DEPLOYMENT_FILES = r"infra/|buildspecs/|README|docs/"
+
+
+def check_inference_changes_only_deployment(variant: Path, default: Path) -> None:
+    """Raise unless `variant` (another inference) holds the default render's ML code, data, lock
+    and ML_TESTS byte for byte, but for the INFERENCE line of settings.py, and neither those
+    tests nor that code (deploy/ and settings.py apart) reads what the option changes."""
+    [package] = [path.name for path in (default / "src").iterdir() if path.is_dir()]
+    settings_file = Path("src", package, "settings.py")
+
+    def content(project: Path, path: Path) -> bytes:
+        text = (project / path).read_bytes()
+        return re.sub(rb"^INFERENCE = .*\n", b"", text, flags=re.MULTILINE) if path == settings_file else text
+
+    compared = [path.relative_to(default) for path in (default / "src").rglob("*.py")]
+    compared += [path.relative_to(default) for path in (default / "data").rglob("*") if path.is_file()]
+    compared += [Path(name) for name in ("pyproject.toml", "uv.lock", "images.toml", "tests/conftest.py", *ML_TESTS)]
+    consequence = "harness.ML_TESTS must then run in every inference variant"
+    for path in compared:
+        if content(variant, path) != content(default, path):
+            raise AssertionError(f"{path} differs between the inference variants: {consequence}")
+        if path.suffix != ".py" or path == settings_file or "deploy" in path.parts:
+            continue
+        reads = READS_INFERENCE if path.parts[0] == "src" else f"{READS_INFERENCE}|{READS_DEPLOYMENT_FILES}"
+        found = re.search(reads, (default / path).read_text(), re.MULTILINE)
+        if found:
+            raise AssertionError(f"{path} reads {found.group(0).strip()!r}: {consequence}")
+
+
 def run_suite(
-    project: Path, python: Path, with_ci_tests: bool = True, extra_arguments: tuple[str, ...] = ()
+    project: Path, python: Path, ignored: list[str] | tuple[str, ...] = (), extra_arguments: tuple[str, ...] = ()
 ) -> subprocess.CompletedProcess:
-    """Run a generated project's own test suite with `python`; raise with its output if it fails."""
+    """Run a generated project's own test suite with `python`, but for the `ignored` test files;
+    raise with its output if it fails."""
     command = [str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider", *extra_arguments]
-    if not with_ci_tests:
-        command += [f"--ignore={path}" for path in CI_TESTS]
+    command += [f"--ignore={path}" for path in ignored]
     result = subprocess.run(command, cwd=project, capture_output=True, text=True)
     if result.returncode:
         raise AssertionError(result.stdout[-4000:] + result.stderr[-2000:])

@@ -17,13 +17,32 @@ INFERENCE_VARIANTS = [{"inference": inference} for inference in harness.CHOICES[
 @pytest.mark.parametrize(
     "answers", OTHER_COMBINATIONS + INFERENCE_VARIANTS, ids=lambda answers: "-".join(answers.values())
 )
-def test_generated_suite_passes(render, project_python, answers):
+def test_generated_suite_passes(render, project_python, answers, tmp_path):
     framework = answers.get("model_framework", harness.DEFAULT_FRAMEWORK)
-    with_ci_tests = framework == "sklearn"  # see harness.CI_TESTS
-    python = project_python(framework)
-    result = harness.run_suite(render(**answers), python, with_ci_tests=with_ci_tests)
+    project = render(**answers)
+    ignored = [] if framework == "sklearn" else [*harness.CI_TESTS]
+    if "inference" in answers:
+        harness.check_inference_changes_only_deployment(project, harness.render(tmp_path / "default"))
+        ignored += harness.ML_TESTS
+    result = harness.run_suite(project, project_python(framework), ignored)
     assert " passed" in result.stdout
     assert " failed" not in result.stdout and " skipped" not in result.stdout
+
+
+def test_the_inference_variants_may_leave_the_ml_tests_only_while_their_code_is_the_same(render, tmp_path):
+    """What lets an inference variant's suite leave out harness.ML_TESTS fails on ML code that
+    differs from the default render's, or that reads the inference setting."""
+    default, batch = harness.render(tmp_path / "default"), render(inference="batch")
+    harness.check_inference_changes_only_deployment(batch, default)
+    [default_step, batch_step] = [next((project / "src").glob("*/train/core.py")) for project in (default, batch)]
+    batch_step.write_text(default_step.read_text() + "# batch only\n")
+    with pytest.raises(AssertionError, match=r"train/core.py differs between the inference variants"):
+        harness.check_inference_changes_only_deployment(batch, default)
+    reading = default_step.read_text() + "DEPLOYED = settings.DEPLOYS_ENDPOINT\n"
+    for step in (default_step, batch_step):
+        step.write_text(reading)
+    with pytest.raises(AssertionError, match=r"train/core.py reads 'DEPLOYS_'"):
+        harness.check_inference_changes_only_deployment(batch, default)
 
 
 def test_lint_only_setup_passes_its_suite_with_the_sdk_tests_skipped(render, interpreter, environments):
