@@ -11,7 +11,7 @@ from botocore.stub import Stubber
 from conftest import TEST_ENVIRONMENT, require_sdk
 
 from {{ cookiecutter.package_name }} import settings
-from {{ cookiecutter.package_name }}.pipeline import code, diagram
+from {{ cookiecutter.package_name }}.pipeline import code, diagram, parameters
 from {{ cookiecutter.package_name }}.pipeline.__main__ import (
     CommandError,
     check_bucket,
@@ -198,6 +198,20 @@ def test_unknown_region_names_its_variable(no_aws_credentials, monkeypatch, caps
 def test_start_checks_parameters_before_aws(no_aws_credentials, capsys, parameter, expected):
     assert main(["start", "--parameter", parameter]) == 2  # no credentials were needed to refuse
     assert expected in error_line(capsys)
+
+
+def test_only_a_framework_that_trains_across_instances_takes_more_than_one(
+    no_aws_credentials, capsys
+):
+    if settings.MODEL_FRAMEWORK == "sklearn":  # it fits on one machine: more would repeat it
+        assert main(["start", "--parameter", "TrainingInstanceCount=2"]) == 2
+        assert error_line(capsys) == (
+            "pipeline: error: --parameter TrainingInstanceCount: 2 instances: scikit-learn trains "
+            "on one, and more would only repeat its fit; choose a larger TrainingInstanceType "
+            "instead"
+        )
+    else:
+        parameters.check("TrainingInstanceCount", "2", settings.load())
 
 
 def test_credentials_of_another_account_change_nothing(mock_aws_account, monkeypatch, capsys):

@@ -40,6 +40,16 @@ def _count(value: str) -> int:
     return int(value)
 
 
+def _training_count(value: str) -> int:
+    count = _count(value)
+    if count > 1 and settings.MODEL_FRAMEWORK == "sklearn":
+        raise ParameterError(
+            f"{count} instances: scikit-learn trains on one, and more would only repeat its fit; "
+            "choose a larger TrainingInstanceType instead"
+        )
+    return count
+
+
 def _approval_status(value: str) -> str:
     if value not in APPROVAL_STATUSES:
         raise ParameterError(f"{value!r} is not one of {', '.join(APPROVAL_STATUSES)}")
@@ -95,7 +105,7 @@ def pipeline_parameters(config: settings.Settings) -> list[Parameter]:
         Parameter("ProcessingInstanceType", settings.PROCESSING_INSTANCE_TYPE, _instance_type),
         Parameter("ProcessingInstanceCount", 1, _count),
         Parameter("TrainingInstanceType", settings.TRAINING_INSTANCE_TYPE, _instance_type),
-        Parameter("TrainingInstanceCount", 1, _count),
+        Parameter("TrainingInstanceCount", 1, _training_count),
         Parameter("ModelApprovalStatus", settings.PENDING_APPROVAL, _approval_status),
         Parameter("QualityThreshold", settings.QUALITY_THRESHOLD, _threshold),
         # Recorded in the registered model package, so every model traces back to its build.
