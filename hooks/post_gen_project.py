@@ -23,12 +23,16 @@ DEPLOYED_BY = {
     ),
     "batch": ("infra/batch.yml", "tests/test_batch_infra.py"),
 }
+# Training across instances, which only XGBoost does (scikit-learn fits on one machine).
+DISTRIBUTED_TRAINING = "src/{package_name}/train/distributed.py"
 
 
 def prune(project_dir: Path, answers: dict) -> None:
     """Delete the sample data the chosen problem type does not use, the captured traffic of the
-    other problem type's or framework's model, and the infrastructure of the way of serving
-    predictions (`inference`) not chosen."""
+    other problem type's or framework's model, the infrastructure of the way of serving
+    predictions (`inference`) not chosen, and distributed training unless XGBoost's."""
+    if answers["model_framework"] != "xgboost":
+        (project_dir / DISTRIBUTED_TRAINING.format(**answers)).unlink()
     for inference, paths in DEPLOYED_BY.items():
         if answers["inference"] not in (inference, "both"):
             for path in paths:

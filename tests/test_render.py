@@ -81,6 +81,8 @@ def test_combinations_render_clean_code_and_keep_only_their_data(render, answers
     assert samples == sorted([f"{dataset}.csv", f"capture/clean/{capture}", f"capture/drifted/{capture}"])
     dependencies = tomllib.loads((project / "pyproject.toml").read_text())["project"]["dependencies"]
     assert any(dep.startswith("xgboost") for dep in dependencies) == (answers["model_framework"] == "xgboost")
+    distributed = project / "src" / project.name.replace("-", "_") / "train" / "distributed.py"
+    assert distributed.is_file() == (answers["model_framework"] == "xgboost")
 
 
 def test_the_images_python_reaches_the_tooling_and_only_it(render):

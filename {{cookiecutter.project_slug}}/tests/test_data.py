@@ -1,15 +1,18 @@
+import json
 import logging
 
 import pandas as pd
 import pytest
 
+from {{ cookiecutter.package_name }} import settings
 from {{ cookiecutter.package_name }}.data import schema
 from {{ cookiecutter.package_name }}.data.__main__ import main as preprocess
 from {{ cookiecutter.package_name }}.data.core import (
     DataValidationError,
-    drop_duplicates,
     read_csv_files,
+    read_manifest,
     split,
+    validated_chunks,
 )
 
 
@@ -194,13 +197,90 @@ def test_other_separators_are_named(tmp_path, sample_frame, separator):
         read_csv_files(path)
 
 
+def rows(frame: pd.DataFrame) -> set[tuple]:
+    return set(map(tuple, frame.to_numpy()))
+
+
 def test_duplicates_are_dropped_before_splitting(sample_frame):
     doubled = pd.concat([sample_frame, sample_frame], ignore_index=True)
-    unique, dropped = drop_duplicates(doubled)
-    assert dropped == len(sample_frame) and len(unique) == len(sample_frame)
-    parts = split(unique)
-    train_rows = set(map(tuple, parts["train"].to_numpy()))
-    assert not [row for row in map(tuple, parts["test"].to_numpy()) if row in train_rows]
+    parts = split(doubled)
+    assert sum(len(part) for part in parts.values()) == len(sample_frame)
+    assert not rows(parts["train"]) & rows(parts["test"])
+
+
+def test_a_row_s_split_depends_on_the_row_alone(sample_frame):
+    whole = {name: rows(part) for name, part in split(sample_frame).items()}
+    shuffled = sample_frame.sample(frac=1, random_state=1)
+    in_pieces = [split(piece) for piece in (shuffled[:300], shuffled[300:])]
+    for name in settings.SPLITS:
+        assert set.union(*(rows(parts[name]) for parts in in_pieces)) == whole[name]
+
+
+def test_the_split_keeps_near_its_fractions(sample_frame):
+    sizes = {name: len(part) / len(sample_frame) for name, part in split(sample_frame).items()}
+    assert sizes["train"] == pytest.approx(0.70, abs=0.06)
+    assert sizes["test"] == pytest.approx(0.15, abs=0.05)
+
+
+def test_files_are_read_a_chunk_at_a_time_with_their_own_lines(tmp_path, sample_frame):
+    path = write(tmp_path, sample_frame)
+    chunks = list(validated_chunks(path, rows=100))
+    assert max(len(chunk) for chunk in chunks) == 100 and len(chunks) > 1
+    assert pd.concat(chunks, ignore_index=True).equals(read_csv_files(path))
+    frame = sample_frame.astype(object)
+    frame.loc[frame.index[250], schema.FEATURES[2]] = "abc"  # in the third chunk
+    with pytest.raises(DataValidationError, match="'abc' on line 252"):
+        list(validated_chunks(write(tmp_path, frame), rows=100))
+
+
+def test_a_feature_empty_in_one_chunk_only_is_kept(tmp_path, sample_frame):
+    frame = sample_frame.copy()
+    frame.loc[frame.index[:100], schema.FEATURES[0]] = float("nan")
+    assert sum(len(chunk) for chunk in validated_chunks(write(tmp_path, frame), rows=100)) == len(
+        frame
+    )
+
+
+def preprocess_as_instances(tmp_path, inputs, count: int):
+    """Preprocess as a job of `count` instances: each gets every count-th file, as sharded."""
+    output = tmp_path / f"out-{count}"
+    hosts = [f"algo-{number}" for number in range(1, count + 1)]
+    for rank, host in enumerate(hosts):
+        shard = tmp_path / f"shard-{count}-{host}"
+        shard.mkdir()
+        for file in sorted(inputs.iterdir())[rank::count]:
+            (shard / file.name).write_bytes(file.read_bytes())
+        config = tmp_path / f"opt-ml-{count}-{host}" / "config" / "resourceconfig.json"
+        config.parent.mkdir(parents=True)
+        config.write_text(json.dumps({"hosts": hosts, "current_host": host}))
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(f"{preprocess.__module__}.PROCESSING_CONFIG", config)
+            assert preprocess(["--input", str(shard), "--output-dir", str(output)]) == 0
+    return output
+
+
+def test_instances_sharing_the_files_write_the_splits_of_one(tmp_path, sample_frame):
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    for number, piece in enumerate((sample_frame[:200], sample_frame[200:400], sample_frame[400:])):
+        piece.to_csv(inputs / f"part-{number}.csv", index=False)
+    alone, shared = (preprocess_as_instances(tmp_path, inputs, count) for count in (1, 3))
+    assert sorted(path.name for path in (shared / "train").iterdir()) == [
+        f"train-algo-{number}.csv" for number in (1, 2, 3)
+    ]
+    for name in settings.SPLITS:
+        assert rows(read_csv_files(shared / name)) == rows(read_csv_files(alone / name))
+    manifests = [read_manifest(output / settings.DATA_MANIFEST_DIR) for output in (alone, shared)]
+    assert manifests[0] == manifests[1]
+
+
+def test_an_instance_without_a_file_does_nothing(tmp_path, sample_path, capsys):
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    (inputs / "only.csv").write_bytes(sample_path.read_bytes())
+    output = preprocess_as_instances(tmp_path, inputs, 2)
+    assert "algo-2 got no input file" in capsys.readouterr().out
+    assert [path.name for path in (output / "test").iterdir()] == ["test-algo-1.csv"]
 
 
 def test_entry_point_drops_duplicates_across_files_and_says_so(tmp_path, sample_path, capsys):

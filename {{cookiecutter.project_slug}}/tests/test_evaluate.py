@@ -31,7 +31,8 @@ def test_report_has_the_sagemaker_model_quality_shape(model_dir, splits):
     for entry in scalar_metrics.values():
         assert set(entry) == {"value", "standard_deviation"}
         assert np.isfinite(entry["value"])
-        assert entry["standard_deviation"] > 0
+        assert entry["standard_deviation"] >= 0  # 0 for a metric at its best on every resample
+    assert any(entry["standard_deviation"] > 0 for entry in scalar_metrics.values())
     json.dumps(report, allow_nan=False)
 {%- if cookiecutter.problem_type == "binary_classification" %}
     matrix = report[settings.REPORT_KEY]["confusion_matrix"]

@@ -312,6 +312,108 @@ def test_the_training_job_gets_its_config_files_as_sagemaker_writes_them(execute
     assert "summed 3.5" in (execute.folder.root / "jobs" / "Sum.log").read_text()
 
 
+# A job of several hosts: each sums its own shard and writes what its resource config says.
+SHARE = textwrap.dedent(
+    """
+    import json, os, pathlib, sys
+    root = pathlib.Path(os.environ["OPT_ML_DIR"])
+    config = json.loads((root / "config/resourceconfig.json").read_text())
+    source, target = map(pathlib.Path, sys.argv[1:3])
+    total = sum(float(p.read_text()) for p in source.rglob("*.txt"))
+    target.mkdir(parents=True, exist_ok=True)
+    name = config["current_host"] + ".json" if "--own-names" in sys.argv else "report.json"
+    (target / name).write_text(json.dumps({**config, "total": total}))
+    print("threads", os.environ.get("ML_THREADS"))
+    """
+)
+
+
+def sharded(step: dict, count: int) -> dict:
+    """The step on `count` instances, its first input ShardedByS3Key."""
+    arguments = step["Arguments"]
+    arguments["ProcessingResources"]["ClusterConfig"]["InstanceCount"] = count
+    arguments["ProcessingInputs"][0]["S3Input"]["S3DataDistributionType"] = "ShardedByS3Key"
+    return step
+
+
+def test_a_job_of_several_instances_runs_a_process_per_host_on_its_shard(execute, monkeypatch):
+    monkeypatch.delenv("ML_THREADS", raising=False)
+    document = definition()
+    summing = sharded(document["Steps"][0], 3)
+    summing["Arguments"]["AppSpecification"]["ContainerEntrypoint"][2] = SHARE
+    summing["Arguments"]["AppSpecification"]["ContainerArguments"].append("--own-names")
+    document["Steps"][1:] = []
+    lines = []
+    execute(document, log=lines.append)
+    written = execute.folder.s3(f"{BUCKET}/run1/sum/report/", "test")
+    reports = {path.name: json.loads(path.read_text()) for path in written.iterdir()}
+    hosts = ["algo-1", "algo-2", "algo-3"]
+    assert sorted(reports) == [f"{host}.json" for host in hosts]
+    # The keys in order, dealt in turn: more/part.txt (2), part.txt (1.5), and none left.
+    assert [reports[f"{host}.json"]["total"] for host in hosts] == [2.0, 1.5, 0]
+    assert all(reports[f"{host}.json"]["hosts"] == hosts for host in hosts)
+    assert all(reports[f"{host}.json"]["current_host"] == host for host in hosts)
+    assert (execute.folder.job("Sum", "algo-2").with_suffix(".log")).is_file()
+    share = max(1, len(os.sched_getaffinity(0)) // 3)
+    assert f"Sum algo-3 | threads {share}" in lines
+
+
+def test_hosts_writing_the_same_output_file_stop_the_run(execute):
+    document = definition()
+    summing = sharded(document["Steps"][0], 2)
+    summing["Arguments"]["AppSpecification"]["ContainerEntrypoint"][2] = SHARE
+    with pytest.raises(ExecutionError, match=r"hosts algo-1 and algo-2 both wrote report\.json"):
+        execute(document)
+
+
+def test_a_host_that_fails_stops_the_others(execute):
+    document = definition()
+    code = "import json, os, pathlib, sys, time\n" + (
+        "config = json.loads((pathlib.Path(os.environ['OPT_ML_DIR']) / "
+        "'config/resourceconfig.json').read_text())\n"
+        "sys.exit('algo-2 refuses') if config['current_host'] == 'algo-2' else time.sleep(600)"
+    )
+    summing = sharded(document["Steps"][0], 2)
+    summing["Arguments"]["AppSpecification"]["ContainerEntrypoint"][2] = code
+    with pytest.raises(ExecutionError) as error:
+        execute(document)
+    assert str(error.value) == (
+        "step Sum: host algo-2: the job exited with status 1: algo-2 refuses"
+    )
+
+
+@pytest.mark.parametrize("all_hosts_write", [False, True])
+def test_a_training_job_of_several_hosts_keeps_the_first_host_s_model(execute, all_hosts_write):
+    document = definition()
+    train = document["Steps"][1]["Arguments"]
+    train["ResourceConfig"]["InstanceCount"] = 2
+    train["InputDataConfig"][0]["DataSource"]["S3DataSource"]["S3DataDistributionType"] = (
+        "ShardedByS3Key"
+    )
+    train["AlgorithmSpecification"]["ContainerEntrypoint"][2] = textwrap.dedent(
+        f"""
+        import json, os, pathlib
+        root = pathlib.Path(os.environ["OPT_ML_DIR"])
+        config = json.loads((root / "input/config/resourceconfig.json").read_text())
+        channel = root / "input/data/train"
+        shard = sorted(str(p.relative_to(channel)) for p in channel.rglob("*.txt"))
+        # Where the first host's tracker listens: a KeyError unless the executor says.
+        tracker = os.environ["DMLC_TRACKER_URI"], os.environ["DMLC_TRACKER_PORT"]
+        if {all_hosts_write} or config["current_host"] == config["hosts"][0]:
+            (root / "model/model.txt").write_text(config["current_host"] + ":" + ",".join(shard))
+        print("validation:score=0.5")
+        """
+    )
+    if all_hosts_write:
+        with pytest.raises(ExecutionError, match="host algo-2 wrote to /opt/ml/model"):
+            execute(document)
+        return
+    records = execute(document)
+    model_uri = records["Train"]["Properties"]["ModelArtifacts"]["S3ModelArtifacts"]
+    with tarfile.open(execute.folder.s3(model_uri, "test")) as archive:
+        assert archive.extractfile("model.txt").read() == b"algo-1:more/part.txt"
+
+
 def test_a_failing_gate_stops_at_the_fail_step_with_its_message(execute):
     with pytest.raises(FailStepError) as failed:
         execute(definition(), Threshold="4")
@@ -400,8 +502,14 @@ def test_a_failing_job_names_its_step_and_last_line(execute):
             "image other:1 has no local environment",
         ),
         (
-            lambda steps: steps[1]["Arguments"]["ResourceConfig"].update(InstanceCount=2),
-            "step Train: 2 instances: the executor runs one",
+            lambda steps: steps[1]["Arguments"]["ResourceConfig"].update(InstanceCount=0),
+            "step Train: InstanceCount 0 is not a whole number above 0",
+        ),
+        (
+            lambda steps: steps[0]["Arguments"]["ProcessingInputs"][0]["S3Input"].update(
+                S3DataDistributionType="ByRegion"
+            ),
+            "step Sum: input input: ByRegion is not run",
         ),
         (
             lambda steps: steps[2]["Arguments"]["Conditions"][0].update(Type="Matches"),

@@ -15,6 +15,7 @@ import pytest
 from conftest import require_sdk
 
 from {{ cookiecutter.package_name }} import settings
+from {{ cookiecutter.package_name }}.data.schema import TARGET
 from {{ cookiecutter.package_name }}.pipeline import code, local, registry
 from {{ cookiecutter.package_name }}.pipeline.local import main
 
@@ -61,6 +62,18 @@ def registered(run_local, first_run):
     return run_local
 
 
+@pytest.fixture
+def noisy_data(tmp_path, sample_frame) -> Path:
+    """The sample with the targets of every tenth row in reverse order: noise no model can
+    learn, so that none scores perfectly on the test set, as the sample's best can."""
+    frame = sample_frame.copy()
+    noisy = frame.index[::10]
+    frame.loc[noisy, TARGET] = frame.loc[noisy, TARGET].to_numpy()[::-1]
+    path = tmp_path / "noisy.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
 def execution(run_dir) -> dict:
     record = json.loads((run_dir / "execution.json").read_text())
     return {**record, "Steps": {step["StepName"]: step["StepStatus"] for step in record["Steps"]}}
@@ -73,7 +86,7 @@ def test_end_to_end_run_executes_the_definition_registers_and_predicts(registere
     assert record["PipelineExecutionStatus"] == "Succeeded"
     assert record["Steps"]["Register"] == "Succeeded"
     assert record["Steps"]["QualityGateFailed"] == "NotExecuted"
-    assert any((run_dir / local.RUN_MODEL).iterdir())
+    assert any(local.run_model(run_dir).iterdir())
     assert (run_dir / local.PREDICTIONS_FILE).read_text().count("\n") > 1
 
     package_dir = run_local.registry / run_local.group / "1"
@@ -85,7 +98,7 @@ def test_end_to_end_run_executes_the_definition_registers_and_predicts(registere
     assert metadata["pipeline-execution"].endswith(f"/execution/{run_dir.name}")
     assert metadata["code-digest"] == code.collect().digest
     # The registered version holds what its request names: the model, its report, its baseline.
-    model_files = sorted(path.name for path in (run_dir / local.RUN_MODEL).iterdir())
+    model_files = sorted(path.name for path in local.run_model(run_dir).iterdir())
     assert sorted(path.name for path in (package_dir / "model").iterdir()) == model_files
     baseline = (run_dir / local.RUN_BASELINE).read_bytes()
     assert (package_dir / "baseline.json").read_bytes() == baseline
@@ -146,8 +159,44 @@ def test_ctrl_c_is_one_line_and_keeps_what_the_run_wrote(run_local, monkeypatch,
         assert record["Steps"]["Preprocess"] == "Succeeded"
 
 
-def test_model_below_the_threshold_is_not_registered(run_local, capsys):
-    assert run_local("--threshold", "1") == 1
+def preprocessed(run_dir: Path, split: str):
+    """A run's split, as Preprocess wrote it, from all its instances."""
+    from {{ cookiecutter.package_name }}.data.core import read_csv_files
+
+    [folder] = run_dir.glob(f"s3/**/preprocess/{split}")
+    return read_csv_files(folder)
+
+
+def test_several_instances_split_and_train_as_one_does(first_run, run_local, sample_frame):
+    from {{ cookiecutter.package_name }}.infer.handler import model_fn, predict_array
+    from {{ cookiecutter.package_name }}.train.core import features_and_target
+
+    folder, _ = first_run
+    parts = Path("parts")
+    parts.mkdir()
+    for number, start in enumerate(range(0, len(sample_frame), 200)):
+        sample_frame[start : start + 200].to_csv(parts / f"part-{number}.csv", index=False)
+    # XGBoost trains across instances; scikit-learn on one, from the same sharded splits.
+    training = 3 if settings.MODEL_FRAMEWORK == "xgboost" else 1
+    counts = ["ProcessingInstanceCount=3", f"TrainingInstanceCount={training}"]
+    assert run_local("--data", parts, *(f"--parameter={count}" for count in counts)) == 0
+    [one] = (folder / "runs").iterdir()
+    [several] = run_local.runs.iterdir()
+    assert len(list(several.glob("jobs/Preprocess/algo-*/"))) == 3
+    assert len(list(several.glob("jobs/Train/algo-*/"))) == (training if training > 1 else 0)
+    for split in settings.SPLITS:
+        rows = [set(map(tuple, preprocessed(run, split).to_numpy())) for run in (one, several)]
+        assert rows[0] == rows[1]
+    features, _ = features_and_target(preprocessed(one, "test"))
+    predictions = [
+        predict_array(model_fn(str(local.run_model(run))), features) for run in (one, several)
+    ]
+    # Each host sketches its own rows' quantiles: close to one host's model, not equal.
+    assert abs(predictions[0] - predictions[1]).max() <= 0.05 * abs(predictions[0]).max()
+
+
+def test_model_below_the_threshold_is_not_registered(run_local, noisy_data, capsys):
+    assert run_local("--threshold", "1", "--data", noisy_data) == 1
     error = capsys.readouterr().err
     assert error.startswith(f"run-local: Quality gate failed: {settings.PRIMARY_METRIC} ")
     assert "against the threshold 1.0" in error and error.count("\n") == 1
@@ -324,10 +373,11 @@ def test_on_dev_the_champion_is_the_version_approved_there(run_local, monkeypatc
     assert evaluation[settings.COMPARISON_KEY]["champion_version"] == 1
 
 
-def test_a_challenger_worse_than_the_champion_is_not_registered(registered, sample_frame, capsys):
+def test_a_challenger_worse_than_the_champion_is_not_registered(
+    registered, sample_frame, noisy_data, capsys
+):
     from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
-    from {{ cookiecutter.package_name }}.data.schema import TARGET
     from {{ cookiecutter.package_name }}.infer.handler import Model
     from {{ cookiecutter.package_name }}.train.core import save
     from {{ cookiecutter.package_name }}.train.hyperparameters import Hyperparameters
@@ -342,7 +392,7 @@ def test_a_challenger_worse_than_the_champion_is_not_registered(registered, samp
     save(Model(oracle, settings.PROBLEM_TYPE, features=(TARGET,)), champion_dir, Hyperparameters())
     capsys.readouterr()
 
-    assert run_local("--threshold", "0") == 1
+    assert run_local("--threshold", "0", "--data", noisy_data) == 1
     error = capsys.readouterr().err
     assert error.startswith(f"run-local: Quality gate failed: {settings.PRIMARY_METRIC} ")
     assert "against 1.0000 of champion version 1" in error and "beyond the tolerance" in error

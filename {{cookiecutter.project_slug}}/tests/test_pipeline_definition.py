@@ -415,6 +415,39 @@ def test_job_steps_are_cached_and_retried(built):
         assert {"Step.THROTTLING", "SageMaker.CAPACITY_ERROR"} <= retried
 
 
+def test_only_preprocess_and_train_spread_across_instances_each_on_its_share(built):
+    steps = steps_by_name(built)
+    processing = {
+        name: step["Arguments"] for name, step in steps.items() if step["Type"] == "Processing"
+    }
+    counts = {
+        name: arguments["ProcessingResources"]["ClusterConfig"]["InstanceCount"]
+        for name, arguments in processing.items()
+    }
+    assert counts.pop("Preprocess") == {"Get": "Parameters.ProcessingInstanceCount"}
+    assert set(counts.values()) == {1}
+    distribution = {
+        (name, item["InputName"]): item["S3Input"]["S3DataDistributionType"]
+        for name, arguments in processing.items()
+        for item in arguments["ProcessingInputs"]
+    }
+    assert distribution.pop(("Preprocess", "input")) == "ShardedByS3Key"
+    assert set(distribution.values()) == {"FullyReplicated"}
+    train = steps["Train"]["Arguments"]
+    assert train["ResourceConfig"]["InstanceCount"] == {"Get": "Parameters.TrainingInstanceCount"}
+    channels = {
+        channel["ChannelName"]: channel["DataSource"]["S3DataSource"].get(
+            "S3DataDistributionType", "FullyReplicated"
+        )
+        for channel in train["InputDataConfig"]
+    }
+    assert channels == {
+        "code": "FullyReplicated",
+        "train": "ShardedByS3Key",
+        "validation": "FullyReplicated",
+    }
+
+
 def test_a_branch_builds_with_names_and_prefixes_of_its_own(built, definition, no_aws_credentials):
     """main's definition (built once) against a long feature branch's; dev: test_settings.py."""
     long_branch = "feature/" + "a-very-long-branch-name-" * 6

@@ -80,6 +80,8 @@ BIAS_THRESHOLDS = {
 }
 {%- endif %}
 
+# The sets Preprocess splits the data into, each its own output folder.
+SPLITS = ("train", "validation", "test")
 # What Preprocess writes beside the splits, in a folder of its own: the input's files, their
 # digests and the rows (data.core.manifest), which the Track step logs.
 DATA_MANIFEST_DIR = "manifest"

@@ -8,12 +8,13 @@ card to /opt/ml/processing/evaluation (evaluate/documents.py).
 """
 
 import argparse
+import contextlib
 import json
 import tempfile
 from pathlib import Path
 
 from .. import settings, threads
-from ..data.core import DataValidationError, read_csv_files
+from ..data.core import DataValidationError, read_csv_files, read_manifest
 from ..infer.handler import METADATA_FILE, InvalidModelError
 from ..options import add_lineage_option, output_folder
 from . import champion
@@ -27,9 +28,8 @@ PROCESSING_DIR = settings.PROCESSING_DIR
 def lineage(args) -> dict[str, str]:
     """The given lineage, with the data's digest when Preprocess's data.json is there."""
     given = dict(args.lineage)
-    manifest = args.data_dir / settings.DATA_MANIFEST_FILE
-    if manifest.is_file():
-        given["data-digest"] = json.loads(manifest.read_text())["digest"]
+    with contextlib.suppress(FileNotFoundError):
+        given["data-digest"] = read_manifest(args.data_dir)["digest"]
     return given
 
 

@@ -200,9 +200,9 @@ def stale(model_dir: Path, paths: dict[str, Path] | None = None) -> list[Path]:
 
 def newest_local_model() -> Path:
     """The model of the newest local run, the one whose baseline `make monitor` checks with."""
-    from ..pipeline.local import RUN_MODEL, newest_run
+    from ..pipeline.local import newest_run, run_model
 
-    return newest_run(settings.RUNS_DIR) / RUN_MODEL
+    return run_model(newest_run(settings.RUNS_DIR))
 
 
 def argument_parser() -> argparse.ArgumentParser:

@@ -60,6 +60,7 @@ from sagemaker.core.shapes import (
     ProcessingOutput,
     ProcessingS3Input,
     ProcessingS3Output,
+    S3DataSource,
 )
 from sagemaker.core.workflow.conditions import ConditionEquals, ConditionGreaterThanOrEqualTo
 from sagemaker.core.workflow.execution_variables import ExecutionVariables
@@ -97,7 +98,6 @@ gc.freeze()
 PROCESSING_DIR = "/opt/ml/processing"
 PROCESSING_CODE_DIR = f"{PROCESSING_DIR}/code"
 TRAINING_CODE_DIR = "/opt/ml/input/data/code"
-SPLITS = ("train", "validation", "test")
 CONTENT_TYPES = ["text/csv", "application/json"]
 METRIC_PATH = f"{settings.REPORT_KEY}.{settings.PRIMARY_METRIC}.value"
 
@@ -175,11 +175,16 @@ def image(framework_and_version: tuple[str, str], region: str, scope: str = "tra
     return image_uris.retrieve(framework, region=region, version=version, image_scope=scope)
 
 
-def s3_input(name: str, source, local_path: str) -> ProcessingInput:
+def s3_input(name: str, source, local_path: str, sharded: bool = False) -> ProcessingInput:
+    """An input every instance gets whole, or (sharded) a share of the objects each."""
     return ProcessingInput(
         input_name=name,
         s3_input=ProcessingS3Input(
-            s3_uri=source, local_path=local_path, s3_data_type="S3Prefix", s3_input_mode="File"
+            s3_uri=source,
+            local_path=local_path,
+            s3_data_type="S3Prefix",
+            s3_input_mode="File",
+            s3_data_distribution_type="ShardedByS3Key" if sharded else "FullyReplicated",
         ),
     )
 
@@ -224,13 +229,21 @@ def build(
         return Join(on="/", values=[*values, output] if output else values)
 
     def processing_step(
-        name, module, image_uri, inputs, outputs, property_files=(), arguments=(), env=None
+        name,
+        module,
+        image_uri,
+        inputs,
+        outputs,
+        property_files=(),
+        arguments=(),
+        env=None,
+        instance_count=1,
     ):
         """A processing job that runs `python3 -m <package>.<module>` with the code mounted."""
         processor = Processor(
             role=role_arn,
             image_uri=image_uri,
-            instance_count=processing_count,
+            instance_count=instance_count,
             instance_type=processing_type,
             entrypoint=["python3", "-m", f"{PACKAGE}.{module}"],
             env={"PYTHONPATH": PROCESSING_CODE_DIR, **(env or {})},
@@ -249,19 +262,23 @@ def build(
             retry_policies=RETRY_POLICIES,
         )
 
+    # The one step that spreads across ProcessingInstanceCount instances: each reads its share
+    # of the input's files and writes its part of each split (data/__main__.py). The others
+    # read the splits a chunk at a time, on one instance: more would repeat their work.
     preprocess = processing_step(
         "Preprocess",
         "data",
         framework_image,
-        inputs=[s3_input("input", input_data, f"{PROCESSING_DIR}/input")],
+        inputs=[s3_input("input", input_data, f"{PROCESSING_DIR}/input", sharded=True)],
         outputs=[
             s3_output(name, run_uri("preprocess", name), f"{PROCESSING_DIR}/output/{name}")
-            for name in (*SPLITS, settings.DATA_MANIFEST_DIR)
+            for name in (*settings.SPLITS, settings.DATA_MANIFEST_DIR)
         ],
+        instance_count=processing_count,
     )
     split_uri = {
         name: preprocess.properties.ProcessingOutputConfig.Outputs[name].S3Output.S3Uri
-        for name in (*SPLITS, settings.DATA_MANIFEST_DIR)
+        for name in (*settings.SPLITS, settings.DATA_MANIFEST_DIR)
     }
 
     trainer = ModelTrainer(
@@ -287,7 +304,15 @@ def build(
         step_args=trainer.train(
             input_data_config=[
                 InputData(channel_name="code", data_source=code_files),
-                InputData(channel_name="train", data_source=split_uri["train"]),
+                # Each training instance reads its share of the files (train/distributed.py).
+                InputData(
+                    channel_name="train",
+                    data_source=S3DataSource(
+                        s3_uri=split_uri["train"],
+                        s3_data_type="S3Prefix",
+                        s3_data_distribution_type="ShardedByS3Key",
+                    ),
+                ),
                 InputData(channel_name="validation", data_source=split_uri["validation"]),
             ]
         ),

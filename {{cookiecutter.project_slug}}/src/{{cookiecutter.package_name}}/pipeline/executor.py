@@ -17,9 +17,21 @@ prefix); a training job gets `hyperparameters.json`, `inputdataconfig.json` and
 `<S3OutputPath>/<job name>/output/model.tar.gz`. Processing outputs are copied to their S3Uri
 when the job ends.
 
-The one difference from a job on SageMaker: the job's /opt/ml is a folder of the run. Every
-value of its entrypoint, arguments and environment that starts with /opt/ml is rewritten to
-that folder, and OPT_ML_DIR names it: `settings.OPT_ML`, where the job code finds its paths.
+A job of N instances (InstanceCount) runs as N processes at once, hosts algo-1 to algo-N,
+each in a folder of its own (`<run>/jobs/<step>/<host>/`, its log `<host>.log`) with its
+resource config. A ShardedByS3Key input gives each host every N-th object of the keys in
+order, from its place on; the others are copied whole to every host. The hosts' processing
+outputs go to the same S3 prefix (two hosts writing the same file stops the run: one would
+overwrite the other); a training job's model is its first host's. When one host fails, the
+others are stopped, as they may be waiting on it.
+
+The differences from a job on SageMaker: the job's /opt/ml is a folder of the run. Every value
+of its entrypoint, arguments and environment that starts with /opt/ml is rewritten to that
+folder, and OPT_ML_DIR names it: `settings.OPT_ML`, where the job code finds its paths. And
+the hosts of a job of several are processes of this machine, where their names resolve to
+nothing: a training job's hosts are told where the first host's tracker listens in
+DMLC_TRACKER_URI and DMLC_TRACKER_PORT, and share the CPUs (ML_THREADS, unless set, is each
+host's share).
 
 Condition steps run their IfSteps or ElseSteps; a Fail step ends the execution with its
 rendered ErrorMessage; a RegisterModel step hands its resolved request to `register` (the
@@ -47,11 +59,11 @@ import sys
 import tarfile
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, as_completed, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .. import settings
+from .. import settings, threads
 from .expressions import Execution, ExpressionError, holds, resolve
 
 CONTAINER_ROOT = "/opt/ml"
@@ -109,8 +121,9 @@ class RunFolder:
             raise ExecutionError(step, f"{uri!r} names no bucket and key")
         return self.root.joinpath("s3", bucket, *parts)
 
-    def job(self, step: str) -> Path:
-        return self.root / "jobs" / step
+    def job(self, step: str, host: str | None = None) -> Path:
+        """A job's /opt/ml; a job of several instances has one per host inside its folder."""
+        return self.root / "jobs" / step / host if host else self.root / "jobs" / step
 
 
 def objects(folder: RunFolder, uri: str, step: str) -> list[tuple[str, Path]]:
@@ -132,26 +145,38 @@ def objects(folder: RunFolder, uri: str, step: str) -> list[tuple[str, Path]]:
     return found
 
 
-def download(folder: RunFolder, uri: str, destination: Path, step: str, name: str) -> None:
-    """Copy the objects under `uri` into `destination`, as a job's input is placed."""
+def download(
+    folder: RunFolder, uri: str, destination: Path, step: str, name: str, shard=(0, 1)
+) -> None:
+    """Copy the objects under `uri` into `destination`, as a job's input is placed.
+
+    shard: (this host's rank, the number of hosts) of a ShardedByS3Key input: the host gets
+    every n-th object of the keys in order, from its rank on. (SageMaker promises each host
+    about 1/n of the objects, and no rule; this is the executor's.) A host may get none.
+    """
     found = objects(folder, uri, step)
     if not found:
         raise ExecutionError(step, f"input {name}: no object under {uri}")
-    for key, path in found:
+    rank, hosts = shard
+    destination.mkdir(parents=True, exist_ok=True)
+    for key, path in found[rank::hosts]:
         target = destination / key
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, target)
 
 
-def upload(folder: RunFolder, source: Path, uri: str, step: str) -> None:
-    """Copy what a job wrote under `source` to the S3 prefix `uri`."""
+def upload(folder: RunFolder, source: Path, uri: str, step: str) -> list[Path]:
+    """Copy what a job wrote under `source` to the S3 prefix `uri`; the paths written."""
     if not source.is_dir():
-        return
+        return []
     destination = folder.s3(uri, step)
+    written = []
     for path in sorted(p for p in source.rglob("*") if p.is_file()):
         target = destination / path.relative_to(source)
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, target)
+        written.append(target)
+    return written
 
 
 def pack(source: Path, archive: Path) -> None:
@@ -443,28 +468,45 @@ class Executor:
     # Step types -------------------------------------------------------------------------------
 
     def _processing(self, name: str, step: dict, request: dict) -> dict:
-        self._check_single_instance(name, request["ProcessingResources"]["ClusterConfig"])
-        root = self._job_root(name)
-        for item in request.get("ProcessingInputs", []):
-            input_name, source = item["InputName"], item.get("S3Input")
-            if source is None:
-                raise ExecutionError(name, f"input {input_name}: only S3Input is run")
-            self._check_input(name, input_name, source, "S3InputMode")
-            local = self._local(name, source, root)
-            download(self.folder, source["S3Uri"], local, name, input_name)
-        self._write_json(root / "config" / "processingjobconfig.json", request)
-        self._write_json(root / "config" / "resourceconfig.json", _resource_config(request))
+        hosts = self._hosts(name, request["ProcessingResources"]["ClusterConfig"])
         application = request["AppSpecification"]
         entrypoint = application.get("ContainerEntrypoint")
         if not entrypoint:
             raise ExecutionError(name, "no ContainerEntrypoint: the image's own program is not run")
+        for rank, host in enumerate(hosts):
+            root = self._job_root(name, host, hosts)
+            for item in request.get("ProcessingInputs", []):
+                input_name, source = item["InputName"], item.get("S3Input")
+                if source is None:
+                    raise ExecutionError(name, f"input {input_name}: only S3Input is run")
+                self._check_input(name, input_name, source, "S3InputMode")
+                shard = self._shard(source.get("S3DataDistributionType"), rank, hosts)
+                local = self._local(name, source, root)
+                download(self.folder, source["S3Uri"], local, name, input_name, shard)
+            self._write_json(root / "config" / "processingjobconfig.json", request)
+            self._write_json(
+                root / "config" / "resourceconfig.json", _resource_config(request, hosts, host)
+            )
         command = [*entrypoint, *application.get("ContainerArguments", [])]
         seconds = request.get("StoppingCondition", {}).get("MaxRuntimeInSeconds")
-        self._start(name, application["ImageUri"], command, request.get("Environment", {}), seconds)
+        environment = request.get("Environment", {})
+        self._run_hosts(name, hosts, application["ImageUri"], command, environment, seconds)
         outputs = {}
         for output in request.get("ProcessingOutputConfig", {}).get("Outputs", []):
             destination = output["S3Output"]
-            upload(self.folder, self._local(name, destination, root), destination["S3Uri"], name)
+            writers: dict[Path, str] = {}
+            for host in hosts:
+                root = self._job_root(name, host, hosts, made=True)
+                source = self._local(name, destination, root)
+                for path in upload(self.folder, source, destination["S3Uri"], name):
+                    if path in writers:
+                        raise ExecutionError(
+                            name,
+                            f"hosts {writers[path]} and {host} both wrote {path.name} to output "
+                            f"{output['OutputName']}: one would overwrite the other; give each "
+                            "host's files names of their own",
+                        )
+                    writers[path] = host
             outputs[output["OutputName"]] = output
         self._property_files(name, step, outputs)
         job_name = self._job_name(name)
@@ -476,52 +518,66 @@ class Executor:
         }
 
     def _training(self, name: str, step: dict, request: dict) -> dict:
-        self._check_single_instance(name, request["ResourceConfig"])
-        root = self._job_root(name)
+        hosts = self._hosts(name, request["ResourceConfig"])
         algorithm = request["AlgorithmSpecification"]
         if algorithm.get("TrainingInputMode", "File") != "File":
             raise ExecutionError(name, f"input mode {algorithm['TrainingInputMode']} is not run")
-        channels = {}
-        for channel in request.get("InputDataConfig", []):
-            source = channel["DataSource"].get("S3DataSource")
-            if source is None:
-                raise ExecutionError(name, f"channel {channel['ChannelName']}: only S3 is run")
-            self._check_input(name, channel["ChannelName"], {**source, **channel}, "InputMode")
-            target = root / "input" / "data" / channel["ChannelName"]
-            download(self.folder, source["S3Uri"], target, name, channel["ChannelName"])
-            channels[channel["ChannelName"]] = {
-                "TrainingInputMode": "File",
-                "S3DistributionType": source.get("S3DataDistributionType", "FullyReplicated"),
-                "RecordWrapperType": "None",
-            }
         hyperparameters = request.get("HyperParameters", {})
         not_text = sorted(
             key for key, value in hyperparameters.items() if not isinstance(value, str)
         )
         if not_text:
             raise ExecutionError(name, f"hyperparameter {not_text[0]} is not a string")
-        config = root / "input" / "config"
-        self._write_json(config / "hyperparameters.json", hyperparameters)
-        self._write_json(config / "inputdataconfig.json", channels)
-        self._write_json(config / "resourceconfig.json", _resource_config(request))
-        (root / "model").mkdir(parents=True, exist_ok=True)
-        (root / "output" / "data").mkdir(parents=True, exist_ok=True)
         entrypoint = algorithm.get("ContainerEntrypoint")
         if not entrypoint:
             raise ExecutionError(name, "no ContainerEntrypoint: the image's own program is not run")
-        command = [*entrypoint, *algorithm.get("ContainerArguments", [])]
-        seconds = request.get("StoppingCondition", {}).get("MaxRuntimeInSeconds")
-        lines = self._start(
-            name, algorithm["TrainingImage"], command, request.get("Environment", {}), seconds
-        )
         output = request["OutputDataConfig"]
         if output.get("CompressionType", "GZIP") != "GZIP":
             raise ExecutionError(name, f"model compression {output['CompressionType']} is not run")
+        for rank, host in enumerate(hosts):
+            root = self._job_root(name, host, hosts)
+            channels = {}
+            for channel in request.get("InputDataConfig", []):
+                source = channel["DataSource"].get("S3DataSource")
+                if source is None:
+                    raise ExecutionError(name, f"channel {channel['ChannelName']}: only S3 is run")
+                self._check_input(name, channel["ChannelName"], {**source, **channel}, "InputMode")
+                distribution = source.get("S3DataDistributionType", "FullyReplicated")
+                target = root / "input" / "data" / channel["ChannelName"]
+                shard = self._shard(distribution, rank, hosts)
+                download(self.folder, source["S3Uri"], target, name, channel["ChannelName"], shard)
+                channels[channel["ChannelName"]] = {
+                    "TrainingInputMode": "File",
+                    "S3DistributionType": distribution,
+                    "RecordWrapperType": "None",
+                }
+            config = root / "input" / "config"
+            self._write_json(config / "hyperparameters.json", hyperparameters)
+            self._write_json(config / "inputdataconfig.json", channels)
+            self._write_json(config / "resourceconfig.json", _resource_config(request, hosts, host))
+            (root / "model").mkdir(parents=True, exist_ok=True)
+            (root / "output" / "data").mkdir(parents=True, exist_ok=True)
+        command = [*entrypoint, *algorithm.get("ContainerArguments", [])]
+        seconds = request.get("StoppingCondition", {}).get("MaxRuntimeInSeconds")
+        environment = request.get("Environment", {})
+        if len(hosts) > 1:  # the hosts' names resolve to nothing here: say where the tracker is
+            environment = {**environment, **_tracker_address()}
+        lines = self._run_hosts(
+            name, hosts, algorithm["TrainingImage"], command, environment, seconds
+        )
+        roots = [self._job_root(name, host, hosts, made=True) for host in hosts]
+        for host, root in zip(hosts[1:], roots[1:], strict=True):
+            if any((root / "model").iterdir()) or any((root / "output" / "data").iterdir()):
+                raise ExecutionError(
+                    name,
+                    f"host {host} wrote to /opt/ml/model or /opt/ml/output/data: write the "
+                    f"model and its outputs on the first host ({hosts[0]}) alone",
+                )
         job_name = self._job_name(name)
         prefix = f"{output['S3OutputPath'].rstrip('/')}/{job_name}/output"
-        pack(root / "model", self.folder.s3(f"{prefix}/model.tar.gz", name))
-        if any((root / "output" / "data").iterdir()):
-            pack(root / "output" / "data", self.folder.s3(f"{prefix}/output.tar.gz", name))
+        pack(roots[0] / "model", self.folder.s3(f"{prefix}/model.tar.gz", name))
+        if any((roots[0] / "output" / "data").iterdir()):
+            pack(roots[0] / "output" / "data", self.folder.s3(f"{prefix}/output.tar.gz", name))
         return {
             **request,
             "TrainingJobName": job_name,
@@ -558,10 +614,23 @@ class Executor:
     def _job_name(self, name: str) -> str:
         return f"pipelines-{self.execution.variables['PipelineExecutionId']}-{name}"
 
-    def _job_root(self, name: str) -> Path:
-        root = self.folder.job(name)
-        root.mkdir(parents=True)
+    def _job_root(self, name: str, host: str, hosts: list[str], made: bool = False) -> Path:
+        root = self.folder.job(name, host if len(hosts) > 1 else None)
+        if not made:
+            root.mkdir(parents=True)
         return root
+
+    def _hosts(self, name: str, resources: dict) -> list[str]:
+        """The job's hosts, named as SageMaker names them: algo-1 to algo-N."""
+        count = resources.get("InstanceCount", 1)
+        if not isinstance(count, int) or count < 1:
+            raise ExecutionError(name, f"InstanceCount {count!r} is not a whole number above 0")
+        return [f"algo-{number}" for number in range(1, count + 1)]
+
+    def _shard(self, distribution: str | None, rank: int, hosts: list[str]) -> tuple[int, int]:
+        if distribution == "ShardedByS3Key":
+            return rank, len(hosts)
+        return 0, 1
 
     def _local(self, name: str, item: dict, root: Path) -> Path:
         local = item["LocalPath"]
@@ -579,12 +648,9 @@ class Executor:
         for key, (runs, given) in unsupported.items():
             if given != runs:
                 raise ExecutionError(name, f"input {input_name}: {key} {given} is not run")
-
-    def _check_single_instance(self, name: str, resources: dict) -> None:
-        if resources.get("InstanceCount", 1) != 1:
-            raise ExecutionError(
-                name, f"{resources['InstanceCount']} instances: the executor runs one"
-            )
+        distribution = source.get("S3DataDistributionType", "FullyReplicated")
+        if distribution not in ("FullyReplicated", "ShardedByS3Key"):
+            raise ExecutionError(name, f"input {input_name}: {distribution} is not run")
 
     def _write_json(self, path: Path, document) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -605,11 +671,53 @@ class Executor:
                     uri, name
                 )
 
-    def _start(self, name, image, command, environment, seconds) -> list[str]:
+    def _run_hosts(self, name, hosts, image, command, environment, seconds) -> list[str]:
+        """The job's command on each host at once; the first host's output lines.
+
+        When one host fails, the others are stopped: they may be waiting on it. On this
+        machine the hosts share its CPUs, so each gets its share of the thread limit.
+        """
+        if len(hosts) == 1:
+            return self._start(name, image, command, environment, seconds, self.folder.job(name))
+        if settings.THREADS_VARIABLE not in os.environ:
+            share = max(1, threads.available_cpus() // len(hosts))
+            environment = {**environment, settings.THREADS_VARIABLE: str(share)}
+        group: set = set()
+        with ThreadPoolExecutor(max_workers=len(hosts)) as pool:
+            runs = {
+                pool.submit(
+                    self._start,
+                    name,
+                    image,
+                    command,
+                    environment,
+                    seconds,
+                    self.folder.job(name, host),
+                    host,
+                    group,
+                ): host
+                for host in hosts
+            }
+            first_failure = None
+            for future in as_completed(runs):
+                if future.exception() is not None and first_failure is None:
+                    first_failure = future.exception()  # the others are stopped because of it
+                    with self.lock:
+                        others = list(group)
+                    for process in others:
+                        process.terminate()
+            if first_failure is not None:
+                raise first_failure
+            return next(future for future, host in runs.items() if host == hosts[0]).result()
+
+    def _start(
+        self, name, image, command, environment, seconds, root, host=None, group=None
+    ) -> list[str]:
         """Run the job's command to its end; its output lines, or ExecutionError if it failed."""
         if command[0] not in PYTHONS:
             raise ExecutionError(name, f"entrypoint {command[0]}: only Python entrypoints run")
-        root = self.folder.job(name)
+        label = f"{name} {host}" if host else name
+        where = f"host {host}: " if host else ""
         try:
             python = self.interpreter_of(image)
         except LookupError as error:
@@ -628,7 +736,7 @@ class Executor:
                 try:
                     process = starter.start(command, job_environment, root)
                 except (OSError, RuntimeError) as error:
-                    raise ExecutionError(name, f"the job did not start: {error}") from None
+                    raise ExecutionError(name, f"{where}the job did not start: {error}") from None
             else:
                 process = subprocess.Popen(
                     command,
@@ -641,6 +749,8 @@ class Executor:
                 )
             with self.lock:
                 self.processes.add(process)
+                if group is not None:
+                    group.add(process)
             timed_out = threading.Event()
             timer = threading.Timer(seconds, lambda: (timed_out.set(), process.kill()))
             if seconds:
@@ -649,21 +759,23 @@ class Executor:
                 for line in process.stdout:
                     log_file.write(line)
                     lines.append(line.rstrip("\n"))
-                    self.log(f"{name} | {line.rstrip()}")
+                    self.log(f"{label} | {line.rstrip()}")
                 status = process.wait()
             finally:
                 process.stdout.close()
                 timer.cancel()
                 with self.lock:
                     self.processes.discard(process)
+                    if group is not None:
+                        group.discard(process)
         if status:
             if timed_out.is_set():
-                raise ExecutionError(name, f"the job ran past MaxRuntimeInSeconds {seconds}")
+                raise ExecutionError(name, f"{where}the job ran past MaxRuntimeInSeconds {seconds}")
             failure = root / "output" / "failure"
             reason = failure.read_text().strip() if failure.is_file() else ""
             last = reason or next((line for line in reversed(lines) if line.strip()), "")
             raise JobFailedError(
-                name, f"the job exited with status {status}: {last.strip()}", status
+                name, f"{where}the job exited with status {status}: {last.strip()}", status
             )
         return lines
 
@@ -710,14 +822,27 @@ class Executor:
         self._write_json(self.folder.root / "execution.json", record)
 
 
-def _resource_config(request: dict) -> dict:
+def _resource_config(request: dict, hosts: list[str], host: str) -> dict:
     resources = request.get("ResourceConfig") or request["ProcessingResources"]["ClusterConfig"]
     return {
-        "current_host": "algo-1",
+        "current_host": host,
         "current_instance_type": resources["InstanceType"],
-        "hosts": ["algo-1"],
+        "hosts": hosts,
         "network_interface_name": "eth0",
     }
+
+
+def _tracker_address() -> dict[str, str]:
+    """Where a job of several hosts finds its first host's tracker, on this machine.
+
+    On SageMaker the first host's name resolves, and its tracker listens on a fixed port; here
+    every host is this machine, and the port is one that is free. The variables are those
+    xgboost's own launcher gives its workers (`train/distributed.py` reads them).
+    """
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return {"DMLC_TRACKER_URI": "127.0.0.1", "DMLC_TRACKER_PORT": str(port)}
 
 
 def _metrics(definitions: list[dict], lines: list[str]) -> list[dict]:

@@ -33,6 +33,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import tomllib
 import uuid
@@ -61,9 +62,8 @@ from .expressions import Execution, parameter_values
 
 # The ECR repository of each framework's prebuilt image (settings.FRAMEWORK_IMAGE).
 IMAGE_REPOSITORIES = {"sklearn": "sagemaker-scikit-learn", "xgboost": "sagemaker-xgboost"}
-# What `make monitor` and the sample captures take from a run: Train's /opt/ml/model and the
-# Baseline step's output, where the jobs wrote them.
-RUN_MODEL = Path("jobs", "Train", "model")
+# What `make monitor` and the sample captures take from a run: Train's /opt/ml/model (`run_model`)
+# and the Baseline step's output, where the jobs wrote them.
 RUN_BASELINE = Path("jobs", "Baseline", "processing", "baseline", BASELINE_FILE)
 PREDICTIONS_FILE = "predictions.csv"
 # The libraries whose import name is not their distribution's name.
@@ -217,7 +217,8 @@ def staged_data(document: dict, folder: RunFolder) -> list[Path]:
             source = item.get("S3Input", {})
             if source.get("S3Uri") == {"Get": "Parameters.InputDataUri"}:
                 local_path = Path(source["LocalPath"]).relative_to(CONTAINER_ROOT)
-                found.append(folder.job(name) / local_path)
+                hosts = sorted(folder.job(name).glob("algo-*/"))  # a job of several instances
+                found += [root / local_path for root in [folder.job(name), *hosts]]
     return found
 
 
@@ -341,10 +342,10 @@ def run(
         for name, output in outputs.items()
     }
     predictions_path = run_dir / PREDICTIONS_FILE
-    predict(version_dir / registry.MODEL_DIR, split_dirs["test"] / "test.csv", predictions_path)
+    predict(version_dir / registry.MODEL_DIR, split_dirs["test"], predictions_path)
     return RunResult(
         run_dir,
-        run_dir / RUN_MODEL,
+        run_model(run_dir),
         version_dir / settings.REPORT_FILE,
         version_dir / BASELINE_FILE,
         split_dirs,
@@ -354,14 +355,34 @@ def run(
     )
 
 
-def predict(model_dir: Path, rows: Path, output: Path) -> None:
-    """The batch prediction after registration: the registered model on the test split."""
+def predict(model_dir: Path, test_dir: Path, output: Path) -> None:
+    """The batch prediction after registration: the registered model on the test split.
+
+    A Preprocess of several instances wrote the split in parts: they are scored as one file.
+    """
+    from ..data.core import csv_files
     from ..infer.__main__ import main as batch_predict
 
-    arguments = ["--model-dir", model_dir, "--input", rows, "--output", output]
-    status = batch_predict([str(argument) for argument in arguments])
+    with tempfile.TemporaryDirectory() as scratch:
+        [rows, *more] = csv_files(test_dir)
+        if more:
+            whole = Path(scratch) / rows.name
+            with whole.open("w") as stream:
+                stream.write(rows.read_text())
+                for part in more:
+                    stream.writelines(part.read_text().splitlines(keepends=True)[1:])
+            rows = whole
+        arguments = ["--model-dir", model_dir, "--input", rows, "--output", output]
+        status = batch_predict([str(argument) for argument in arguments])
     if status:
         raise SystemExit(status)
+
+
+def run_model(run_dir: Path) -> Path:
+    """The Train job's /opt/ml/model: of its first host, when it trained on several."""
+    job = run_dir / "jobs" / "Train"
+    first_host = job / "algo-1"
+    return (first_host if first_host.is_dir() else job) / "model"
 
 
 def newest_run(runs_dir: Path) -> Path:

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
 from .. import settings
+from ..data.core import MANIFEST_PATTERN, read_manifest
 from ..infer.handler import METADATA_FILE, Model, predict_array
 from ..monitor.baseline import BASELINE_FILE
 
@@ -98,7 +99,7 @@ def collect(
         for name, check in feature["disparities"].items():
             if check["value"] is not None:
                 metrics[f"bias.{feature['feature']}.{name}"] = check["value"]
-    data = _json(data_dir / settings.DATA_MANIFEST_FILE)
+    data = read_manifest(data_dir)
     tags = {
         **lineage,
         "data-digest": data["digest"],
@@ -124,7 +125,7 @@ def collect(
         artifacts=[
             *(evaluation_dir / name for name in documents),
             baseline_dir / BASELINE_FILE,
-            data_dir / settings.DATA_MANIFEST_FILE,
+            *sorted(data_dir.glob(MANIFEST_PATTERN)),
         ],
         model_package_arn=model_package_arn,
     )

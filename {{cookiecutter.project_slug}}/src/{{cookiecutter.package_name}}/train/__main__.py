@@ -5,18 +5,44 @@ hyperparameters (all strings) to /opt/ml/input/config/hyperparameters.json, and 
 /opt/ml/model as model.tar.gz when the job ends. Framework toolkits also export SM_CHANNEL_*
 and SM_MODEL_DIR and pass hyperparameters as `--<name> <value>`; both ways work, options win.
 Locally, pass the directories as options instead.
+{%- if cookiecutter.model_framework == "xgboost" %}
+
+A job of several instances trains across them (train/distributed.py): each host reads its
+shard of the train channel, and the first host saves the model.
+{%- else %}
+
+scikit-learn trains on one instance: a job of several is refused (so is the pipeline
+parameter, before any AWS call).
+{%- endif %}
 """
 
 import argparse
+{%- if cookiecutter.model_framework == "xgboost" %}
+import contextlib
+{%- endif %}
 import json
 import os
 from dataclasses import fields
 from pathlib import Path
 
+{%- if cookiecutter.model_framework == "xgboost" %}
+
+import pandas as pd
+{%- endif %}
+
 from .. import settings, threads
+from ..cluster import TRAINING_CONFIG, of_job
+{%- if cookiecutter.model_framework == "xgboost" %}
+from ..data import schema
+from ..data.core import DataValidationError, csv_files, read_csv_files
+{%- else %}
 from ..data.core import DataValidationError, read_csv_files
+{%- endif %}
 from ..evaluate.core import primary_metric
 from ..options import output_folder
+{%- if cookiecutter.model_framework == "xgboost" %}
+from . import distributed
+{%- endif %}
 from .core import fit, save
 from .hyperparameters import Hyperparameters
 
@@ -78,16 +104,44 @@ def main(argv: list[str] | None = None) -> int:
         )
     except ValueError as error:
         parser.error(str(error))
+    cluster = of_job(TRAINING_CONFIG)
+{%- if cookiecutter.model_framework == "xgboost" %}
+    several = len(cluster.hosts) > 1
+    tracker = distributed.start_tracker(cluster) if several else None  # before the reading
+{%- else %}
+    if len(cluster.hosts) > 1:
+        parser.exit(
+            2,
+            f"train: error: {len(cluster.hosts)} instances: scikit-learn trains on one; "
+            "choose a larger instance type instead\n",
+        )
+{%- endif %}
     try:
-        train, validation = read_csv_files(args.train), read_csv_files(args.validation)
+{%- if cookiecutter.model_framework == "xgboost" %}
+        # A host may get no file of the train channel's shards: it trains on no rows.
+        empty = several and not (args.train.is_dir() and csv_files(args.train))
+        columns = [*schema.FEATURES, schema.TARGET]
+        train = pd.DataFrame(columns=columns, dtype=float) if empty else read_csv_files(args.train)
+{%- else %}
+        train = read_csv_files(args.train)
+{%- endif %}
+        validation = read_csv_files(args.validation)
     except DataValidationError as error:
         parser.exit(2, f"train: error: {error}\n")
+{%- if cookiecutter.model_framework == "xgboost" %}
+    with distributed.joined(cluster) if several else contextlib.nullcontext():
+        model = fit(train, hyperparameters)
+    if tracker:
+        tracker.wait_for()
+{%- else %}
     model = fit(train, hyperparameters)
-    save(model, args.model_dir, hyperparameters)
+{%- endif %}
     name, value = primary_metric(model, validation)
     # One line per metric in a fixed shape, for SageMaker metric definitions to pick up.
     print(f"validation:{name}={value:.6f}")
-    print(f"train: model saved to {args.model_dir}")
+    if cluster.rank == 0:  # the job's model is the first host's
+        save(model, args.model_dir, hyperparameters)
+        print(f"train: model saved to {args.model_dir}")
     return 0
 
 

@@ -12,6 +12,7 @@ import joblib
 import numpy as np
 import pandas as pd
 {%- if cookiecutter.model_framework == "xgboost" %}
+import xgboost
 from xgboost import {{ "XGBClassifier" if cookiecutter.problem_type == "binary_classification" else "XGBRegressor" }} as Estimator
 {%- else %}
 from sklearn.ensemble import {{ "HistGradientBoostingClassifier" if cookiecutter.problem_type == "binary_classification" else "HistGradientBoostingRegressor" }} as Estimator
@@ -51,9 +52,22 @@ def features_and_target(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
 
 
 def fit(train: pd.DataFrame, hyperparameters: Hyperparameters) -> Model:
-    """Fit the estimator on the training frame."""
+    """Fit the estimator on the training frame{{ " (this host's share, across hosts)" if cookiecutter.model_framework == "xgboost" }}."""
     features, target = features_and_target(train)
+{%- if cookiecutter.model_framework == "xgboost" %}
+    # xgboost.train with the estimator's parameters, then loaded into it: the same model as
+    # its fit, but fit takes the classes from the rows it sees, which across hosts are one
+    # host's share (train/distributed.py).
+    estimator = build_estimator(hyperparameters)
+    booster = xgboost.train(
+        estimator.get_xgb_params(),
+        xgboost.DMatrix(features, target),
+        num_boost_round=estimator.n_estimators,
+    )
+    estimator.load_model(bytearray(booster.save_raw()))
+{%- else %}
     estimator = build_estimator(hyperparameters).fit(features, target)
+{%- endif %}
     return Model(estimator=estimator, problem_type=settings.PROBLEM_TYPE, features=schema.FEATURES)
 
 
