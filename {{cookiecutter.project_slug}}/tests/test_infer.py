@@ -16,6 +16,7 @@ from {{ cookiecutter.package_name }}.infer import (
     output_fn,
     predict_fn,
 )
+from {{ cookiecutter.package_name }}.infer import batch as batch_module
 from {{ cookiecutter.package_name }}.infer.__main__ import main as predict
 from {{ cookiecutter.package_name }}.infer.handler import (
     InvalidModelError,
@@ -286,6 +287,33 @@ def test_batch_reads_a_quoted_file_as_the_same_rows(tmp_path, model_dir, splits)
     assert len(plain_lines) == len(quoted_lines) == len(splits["test"]) + 1
     for plain_line, quoted_line in zip(plain_lines[1:], quoted_lines[1:], strict=True):
         assert float(plain_line.split(",")[-1]) == float(quoted_line.split(",")[-1])
+
+
+@pytest.mark.parametrize("quoting", [csv.QUOTE_MINIMAL, csv.QUOTE_ALL])
+def test_batch_scores_a_file_a_chunk_at_a_time_as_in_one(
+    tmp_path, model_dir, splits, monkeypatch, quoting
+):
+    text = splits["test"].to_csv(index=False, quoting=quoting)
+    whole = scored_lines(tmp_path, model_dir, text)
+    monkeypatch.setattr(batch_module, "BATCH_ROWS", 7)
+    assert scored_lines(tmp_path, model_dir, text) == whole
+
+
+def test_a_bad_value_in_a_later_chunk_names_its_line_and_keeps_the_earlier_output(
+    tmp_path, model_dir, splits, monkeypatch, capsys
+):
+    (tmp_path / "out.csv").write_text("an earlier output\n")
+    monkeypatch.setattr(batch_module, "BATCH_ROWS", 7)
+    test = splits["test"].astype(object)
+    test.iloc[20, test.columns.get_loc(schema.FEATURES[1])] = "abc"  # line 22, third chunk
+    source = tmp_path / "in.csv"
+    source.write_text(test.to_csv(index=False))
+    args = ["--model-dir", model_dir, "--input", source, "--output", tmp_path / "out.csv"]
+    with pytest.raises(SystemExit):
+        predict([str(arg) for arg in args])
+    assert f"line 22, column {schema.FEATURES[1]!r}" in one_line_error(capsys)
+    assert (tmp_path / "out.csv").read_text() == "an earlier output\n"
+    assert not list(tmp_path.glob(".*.partial"))
 
 
 def test_batch_reads_blank_and_nan_as_missing_values(tmp_path, model_dir, splits):

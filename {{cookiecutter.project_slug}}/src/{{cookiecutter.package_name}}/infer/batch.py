@@ -7,12 +7,16 @@ the feature columns at once, only a column holding text is checked value by valu
 output line is the input line as it was (no input value reformatted) with the predictions after
 it. A file with quotes goes through the csv module row by row, as a request would, and is
 rewritten by it. Both give one output line per input line, or an error naming the line.
+
+A file is scored BATCH_ROWS rows at a time, so memory holds a chunk of it, never the file; the
+output is written under a partial name and takes its own only once the whole file is scored.
 """
 
 import csv
 import io
 import itertools
-from collections.abc import Callable, Iterable
+import os
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from .handler import (
@@ -27,6 +31,7 @@ from .handler import (
 
 # What a batch's output folder holds beside the scored files: what was scored, with what.
 MANIFEST_FILE = "manifest.json"
+BATCH_ROWS = 100_000
 
 
 class FileScoringError(InvalidRequestError):
@@ -101,49 +106,82 @@ def score_file(model: Model, source: Path, target: Path) -> tuple[int, int]:
     """Write `source`'s lines with the model's predictions to `target`; the rows read from
     `source` and the rows written to `target`, which a caller checks are equal.
 
-    Raises InvalidRequestError (InvalidRowError located by line) before `target` is opened.
+    Raises InvalidRequestError (InvalidRowError located by line); `target` is then left as it
+    was, whatever was scored before the error.
     """
     if source.is_dir():  # one output file per input file, so a folder's files are not merged
         raise InvalidRequestError("is a folder; pass one CSV file of it, and run once per file")
-    try:
-        text = source.read_bytes().decode("utf-8-sig")  # -sig: Excel's UTF-8 byte-order mark
-    except UnicodeDecodeError:
-        raise InvalidRequestError("not UTF-8 text; save it as UTF-8 CSV") from None
-    if '"' in text or "\r" in text:
-        header, rows = read_rows(text)
-        check_columns(header, model.features)
-        count, lines = len(rows), score_rows(model, header, rows)
-    else:
-        count, lines = score_lines(model, text)
     target.parent.mkdir(parents=True, exist_ok=True)
-    with target.open("w") as output:
-        records = sum(1 for line in lines if output.write(line))
-    return count, records - 1  # the header is not a row
+    partial = target.with_name(f".{target.name}.partial")
+    rows = records = 0
+    try:
+        # -sig: Excel's UTF-8 byte-order mark; newline="": the csv module reads line breaks.
+        with (
+            source.open(encoding="utf-8-sig", newline="") as stream,
+            partial.open("w") as output,
+        ):
+            scored = score_quoted if _quoted(source) else score_lines
+            for count, lines in scored(model, stream):
+                rows += count
+                records += sum(1 for line in lines if output.write(line))
+        os.replace(partial, target)
+    except UnicodeDecodeError:
+        partial.unlink(missing_ok=True)
+        raise InvalidRequestError("not UTF-8 text; save it as UTF-8 CSV") from None
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    return rows, records - 1  # the header is not a row
 
 
-def score_lines(model: Model, text: str) -> tuple[int, Iterable[str]]:
-    """Score a file whose lines are its rows (no quotes): the rows scored, and the output
-    lines (each input line, predictions appended), made as they are written."""
+def _quoted(source: Path) -> bool:
+    """Whether the file holds a quote or a carriage return: then the csv module reads it."""
+    with source.open("rb") as stream:
+        blocks = iter(lambda: stream.read(1 << 20), b"")
+        return any(b'"' in block or b"\r" in block for block in blocks)
+
+
+def _offset(error: InvalidRowError, rows_before: int) -> InvalidRowError:
+    """A chunk's row error as the file's: its row counted from the file's first row."""
+    return InvalidRowError(error.row + rows_before, error.problem, error.feature)
+
+
+def score_lines(model: Model, stream) -> Iterator[tuple[int, Iterable[str]]]:
+    """Score a file whose lines are its rows (no quotes), a chunk at a time: for each chunk,
+    the rows scored and the output lines (each input line, predictions appended)."""
+    header_line = stream.readline().removesuffix("\n")
+    if not header_line:
+        raise InvalidRequestError("the file is empty; expected a header row and data rows")
+    header = header_line.split(",")
+    check_columns(header, model.features)
+    rows_before = 0
+    for chunk in itertools.batched(stream, BATCH_ROWS):
+        lines = [line.removesuffix("\n") for line in chunk]
+        try:
+            count, scored = score_chunk(model, header_line, header, lines, rows_before)
+        except InvalidRowError as error:
+            raise _offset(error, rows_before) from None
+        yield count, scored
+        rows_before += count
+    if not rows_before:
+        raise InvalidRequestError("the file has a header but no rows; add at least one")
+
+
+def score_chunk(
+    model: Model, header_line: str, header: list[str], lines: list[str], rows_before: int
+) -> tuple[int, Iterable[str]]:
+    """One chunk of rows scored; the output lines start with the header's for the first."""
     import numpy as np
     import pandas as pd
 
-    lines = text.split("\n")
-    if lines[-1] == "":
-        lines.pop()
-    if not lines or not lines[0]:
-        raise InvalidRequestError("the file is empty; expected a header row and data rows")
-    if len(lines) == 1:
-        raise InvalidRequestError("the file has a header but no rows; add at least one")
-    header = lines[0].split(",")
-    check_columns(header, model.features)
     commas = len(header) - 1
-    for number, line in enumerate(lines[1:], start=2):
+    for number, line in enumerate(lines, start=rows_before + 2):
         if line.count(",") != commas:
             raise InvalidRequestError(
                 f"line {number} has {line.count(',') + 1} fields but the header has {len(header)}"
             )
     frame = pd.read_csv(
-        io.StringIO(text),
+        io.StringIO("\n".join([header_line, *lines])),
         usecols=list(model.features),
         keep_default_na=False,  # blank is missing; "NA" or "null" is text, as at the endpoint
         na_values=[""],
@@ -151,8 +189,9 @@ def score_lines(model: Model, text: str) -> tuple[int, Iterable[str]]:
         low_memory=False,
     )
     features = np.empty((len(frame), len(model.features)))
+    numbered = [header_line, *lines]  # the chunk's row n is numbered[n], as in the file
     for position, name in enumerate(model.features):
-        features[:, position] = column_values(frame[name], name, lines, header.index(name))
+        features[:, position] = column_values(frame[name], name, numbered, header.index(name))
     missing = np.isnan(features).all(axis=1)
     if missing.any():
         raise InvalidRowError(
@@ -162,9 +201,10 @@ def score_lines(model: Model, text: str) -> tuple[int, Iterable[str]]:
     scored = pd.DataFrame(prediction_columns(model, predict_array(model, features)))
     clashing(header, scored.columns)
     appended = scored.to_csv(header=False, index=False, lineterminator="\n").splitlines()
-    header_line = ",".join([lines[0], *scored.columns]) + "\n"
-    body = (f"{line},{scores}\n" for line, scores in zip(lines[1:], appended, strict=True))
-    return len(appended), itertools.chain([header_line], body)
+    body = (f"{line},{scores}\n" for line, scores in zip(lines, appended, strict=True))
+    if rows_before:
+        return len(appended), body
+    return len(appended), itertools.chain([",".join([header_line, *scored.columns]) + "\n"], body)
 
 
 def column_values(column, name: str, lines: list[str], index: int):
@@ -184,26 +224,48 @@ def column_values(column, name: str, lines: list[str], index: int):
     )
 
 
-def read_rows(text: str) -> tuple[list[str], list[dict[str, str]]]:
-    """The header and the rows of CSV text; a row whose field count differs is an error."""
-    reader = csv.reader(io.StringIO(text))
+def score_quoted(model: Model, stream) -> Iterator[tuple[int, Iterable[str]]]:
+    """Score a file with quotes through the csv module and the endpoint's predict_fn, a chunk
+    of rows at a time: the CSV records, predictions appended, one text per row (a quoted value
+    may hold a line break). A row whose field count differs from the header's is an error."""
+    reader = csv.reader(stream)
     try:
         header = next(reader, None)
         if not header:
             raise InvalidRequestError("the file is empty; expected a header row and data rows")
-        rows = []
-        for values in reader:
-            if len(values) != len(header):
-                raise InvalidRequestError(
-                    f"line {reader.line_num} has {len(values)} fields but the header has "
-                    f"{len(header)}"
-                )
-            rows.append(dict(zip(header, values, strict=True)))
+        check_columns(header, model.features)
+        writer = None
+        rows_before = 0
+        for chunk in itertools.batched(reader, BATCH_ROWS):
+            for number, values in enumerate(chunk):
+                if len(values) != len(header):
+                    line = reader.line_num - (len(chunk) - 1 - number)
+                    raise InvalidRequestError(
+                        f"line {line} has {len(values)} fields but the header has {len(header)}"
+                    )
+            rows = [dict(zip(header, values, strict=True)) for values in chunk]
+            try:
+                predictions = predict_fn(rows, model)
+            except InvalidRowError as error:
+                raise _offset(error, rows_before) from None
+            records = []
+            if writer is None:  # the first chunk: the header's record first
+                clashing(header, predictions[0])
+                names = [*header, *predictions[0]]
+                writer = csv.DictWriter(_Echo(), fieldnames=names, lineterminator="\n")
+                records.append(writer.writeheader())
+            records += [
+                writer.writerow({**row, **score})
+                for row, score in zip(rows, predictions, strict=True)
+            ]
+            yield len(rows), records
+            rows_before += len(rows)
     except csv.Error as error:  # e.g. a field beyond the csv module's size limit
         raise InvalidRequestError(
             f"line {reader.line_num} is not valid CSV ({error}); fix that line"
         ) from None
-    return header, rows
+    if not rows_before:
+        raise InvalidRequestError("the file has a header but no rows; add at least one")
 
 
 class _Echo:
@@ -211,16 +273,6 @@ class _Echo:
 
     def write(self, text: str) -> str:
         return text
-
-
-def score_rows(model: Model, header: list[str], rows: list[dict[str, str]]) -> list[str]:
-    """Score rows through the endpoint's predict_fn: the CSV records, predictions appended,
-    one text per row (a quoted value may hold a line break)."""
-    predictions = predict_fn(rows, model)
-    clashing(header, predictions[0])
-    writer = csv.DictWriter(_Echo(), fieldnames=[*header, *predictions[0]], lineterminator="\n")
-    records = zip(rows, predictions, strict=True)
-    return [writer.writeheader(), *(writer.writerow({**row, **score}) for row, score in records)]
 
 
 def check_columns(header: list[str], features: tuple[str, ...]) -> None:
