@@ -11,6 +11,7 @@ from {{ cookiecutter.package_name }}.data.core import (
     DataValidationError,
     read_csv_files,
     read_manifest,
+    sampled,
     split,
     validated_chunks,
 )
@@ -239,6 +240,21 @@ def test_a_feature_empty_in_one_chunk_only_is_kept(tmp_path, sample_frame):
     assert sum(len(chunk) for chunk in validated_chunks(write(tmp_path, frame), rows=100)) == len(
         frame
     )
+
+
+def test_a_sample_is_bounded_uniform_in_order_and_the_same_however_read(
+    tmp_path, sample_frame, monkeypatch
+):
+    path = write(tmp_path, sample_frame)
+    whole, rows = sampled(path, len(sample_frame))
+    assert rows == len(sample_frame) and whole.equals(read_csv_files(path))
+    sample, rows = sampled(path, 100)
+    assert rows == len(sample_frame) and len(sample) == 100
+    positions = [whole.index[whole.eq(row).all(axis=1)][0] for _, row in sample.iterrows()]
+    assert positions == sorted(positions)  # rows of the file, in its order
+    assert positions[-1] - positions[0] > len(sample_frame) // 2  # from all of it, not its head
+    monkeypatch.setattr(f"{split.__module__}.CHUNK_ROWS", 30)
+    assert sampled(path, 100)[0].equals(sample)
 
 
 def preprocess_as_instances(tmp_path, inputs, count: int):

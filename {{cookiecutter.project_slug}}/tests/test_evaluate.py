@@ -112,6 +112,27 @@ def test_entry_point_reads_a_sagemaker_model_archive(tmp_path, model_dir, splits
     assert report == evaluate(model_fn(str(model_dir)), splits["test"])
 
 
+def test_a_large_test_split_is_evaluated_on_a_uniform_sample(
+    tmp_path, model_dir, splits, monkeypatch
+):
+    monkeypatch.setattr(settings, "SAMPLED_ROWS", 40)
+    test_dir = tmp_path / "test"
+    test_dir.mkdir()
+    splits["test"].to_csv(test_dir / "test.csv", index=False)
+    args = ["--model-dir", model_dir, "--test-dir", test_dir, "--output-dir", tmp_path / "out"]
+    assert evaluate_entry([str(arg) for arg in args]) == 0
+    page = (tmp_path / "out" / settings.EVALUATION_PAGE).read_text()
+    total = len(splits["test"])
+    assert f"on 40 test rows, a uniform sample of the {total} of the split" in page
+    report = json.loads((tmp_path / "out" / settings.REPORT_FILE).read_text())
+{%- if cookiecutter.problem_type == "binary_classification" %}
+    matrix = report[settings.REPORT_KEY]["confusion_matrix"]
+    assert sum(sum(row.values()) for row in matrix.values()) == 40
+{%- else %}
+    assert report != evaluate(model_fn(str(model_dir)), splits["test"])
+{%- endif %}
+
+
 def run_entry_point(tmp_path, model_dir, splits) -> int:
     test_dir = tmp_path / "test"
     test_dir.mkdir()

@@ -4,6 +4,7 @@ the drifted sample capture and none in the clean one, read from files or S3."""
 import base64
 import json
 import os
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -45,7 +46,23 @@ def sample_captures(local_run, tmp_path_factory):
 
 
 def check(profile, source, **options):
-    return drift.compare(profile, capture.read(str(source), **options))
+    return drift.compare(profile, drift.Tally.of(profile, capture.chunks(str(source), **options)))
+
+
+def read(source, **options) -> dict:
+    """Every chunk of the traffic, as one: each field summed, values and predictions joined."""
+    chunks = list(capture.chunks(str(source), **options))
+    counted = ("rows", "off_schema_rows", "unreadable_requests", "valued_rows")
+    merged = {name: sum(getattr(chunk, name) for chunk in chunks) for name in counted}
+    for name in ("unexpected_features", "missing", "invalid"):
+        merged[name] = sum((Counter(getattr(chunk, name)) for chunk in chunks), Counter())
+    merged["values"] = {
+        feature: np.concatenate([chunk.values[feature] for chunk in chunks])
+        for feature in schema.FEATURES
+    }
+    merged["predictions"] = np.concatenate([chunk.predictions for chunk in chunks])
+    merged["sources"] = list(dict.fromkeys(s for chunk in chunks for s in chunk.sources))
+    return merged
 
 
 def capture_line(body, content_type="text/csv", output=None, when="2026-11-30T10:00:00Z"):
@@ -98,6 +115,21 @@ def test_the_baseline_is_deterministic(local_run, tmp_path):
     assert first == local_run.baseline_path.read_bytes()
 
 
+def test_a_large_split_is_profiled_on_a_uniform_sample(local_run, tmp_path, monkeypatch):
+    monkeypatch.setattr(settings, "SAMPLED_ROWS", 50)
+    arguments = [
+        "baseline",
+        *("--train-dir", local_run.split_dirs["train"], "--test-dir", local_run.split_dirs["test"]),
+        *("--model-dir", local_run.model_dir, "--output-dir", tmp_path),
+    ]
+    assert main([str(arg) for arg in arguments]) == 0
+    sampled = baseline.load(tmp_path / baseline.BASELINE_FILE)
+    whole = baseline.load(local_run.baseline_path)
+    assert (sampled["rows"], sampled["profiled_rows"]) == (whole["rows"], 50)
+    assert sampled["features"] != whole["features"]
+    assert list(sampled["features"]) == list(whole["features"])
+
+
 def test_the_baseline_profiles_every_feature_and_the_predictions(profile):
     assert list(profile["features"]) == list(schema.FEATURES)
     for name, feature in profile["features"].items():
@@ -145,7 +177,7 @@ def test_a_new_category_is_found_whatever_the_sample_data(profile):
     traffic = capture._Collector()
     for row in rows:
         traffic.add_request("text/csv", ",".join(row), None, None)
-    result = drift.compare(categorical, traffic.traffic())
+    result = drift.compare(categorical, drift.Tally.of(categorical, [traffic.traffic()]))
     unseen = next(c for c in result.checks if c.feature == name and c.check == "unseen_categories")
     assert unseen.verdict == drift.DRIFT and unseen.value == pytest.approx(0.25)
     assert "7" in unseen.detail
@@ -179,12 +211,12 @@ def test_requests_in_both_content_types_parse(tmp_path):
     ]
     path = tmp_path / "capture.jsonl"
     path.write_text("\n".join(lines) + "\n")
-    traffic = capture.read(str(path))
-    assert traffic.rows == 5 and traffic.off_schema_rows == 0
+    traffic = read(path)
+    assert traffic["rows"] == 5 and traffic["off_schema_rows"] == 0
     first = schema.FEATURES[0]
     expected = [numbers[0][0], numbers[0][0], numbers[1][0], numbers[0][0], numbers[2][0]]
-    assert sorted(traffic.values[first]) == sorted(expected)
-    assert sorted(traffic.predictions) == [0.25, 0.5, 0.75]
+    assert sorted(traffic["values"][first]) == sorted(expected)
+    assert sorted(traffic["predictions"]) == [0.25, 0.5, 0.75]
 
 
 def test_rows_off_the_schema_and_bad_values_are_counted(tmp_path):
@@ -203,15 +235,15 @@ def test_rows_off_the_schema_and_bad_values_are_counted(tmp_path):
     ]
     path = tmp_path / "capture.jsonl"
     path.write_text("\n".join(lines))
-    traffic = capture.read(str(path))
+    traffic = read(path)
     first = schema.FEATURES[0]
-    assert traffic.unreadable_requests == 1
-    assert traffic.off_schema_rows == 2
-    assert traffic.unexpected_features == {"id": 1}
-    assert traffic.valued_rows == 4
-    assert traffic.missing[first] == 1
-    assert traffic.invalid[first] == 2  # "abc" and true
-    assert traffic.invalid[schema.FEATURES[1]] == 1
+    assert traffic["unreadable_requests"] == 1
+    assert traffic["off_schema_rows"] == 2
+    assert traffic["unexpected_features"] == {"id": 1}
+    assert traffic["valued_rows"] == 4
+    assert traffic["missing"][first] == 1
+    assert traffic["invalid"][first] == 2  # "abc" and true
+    assert traffic["invalid"][schema.FEATURES[1]] == 1
 
 
 @pytest.mark.parametrize(
@@ -230,7 +262,7 @@ def test_a_malformed_capture_line_is_named(tmp_path, profile, line, problem, cap
     good = capture_line(",".join(sample_rows(1)[0]))
     path.write_text("\n".join([good, "", line, good]) + "\n")
     with pytest.raises(capture.CaptureError, match=problem) as error:
-        capture.read(str(path))
+        read(path)
     assert str(path) in str(error.value)
     output = tmp_path / "report"
     arguments = ["check", "--baseline", str(tmp_path / "baseline.json"), "--capture", str(path)]
@@ -318,6 +350,17 @@ def test_a_scored_batch_folder_is_checked_on_its_features_and_predictions(
     ]
 
 
+def test_a_csv_read_in_chunks_is_checked_as_one(profile, local_run, monkeypatch):
+    whole = check(profile, local_run.predictions_path)
+    monkeypatch.setattr(capture, "CHUNK_ROWS", 7)
+    assert len(list(capture.chunks(str(local_run.predictions_path)))) > 1
+    chunked = check(profile, local_run.predictions_path)
+    assert chunked.rows == whole.rows
+    assert [(c.check, c.feature, c.value) for c in chunked.checks] == [
+        (c.check, c.feature, c.value) for c in whole.checks
+    ]
+
+
 def test_the_metrics_name_what_was_checked(profile, sample_captures, tmp_path, capsys):
     result = check(profile, sample_captures["clean"])
     moment = datetime(2026, 11, 30, tzinfo=UTC)
@@ -354,7 +397,7 @@ def test_the_window_keeps_the_period_asked(tmp_path):
     path = tmp_path / "capture.jsonl"
     path.write_text("\n".join(capture_line(row, when=moment) for moment in times))
     window = (datetime(2026, 11, 30, 10, tzinfo=UTC), datetime(2026, 11, 30, 11, tzinfo=UTC))
-    assert capture.read(str(path), window).rows == 2
+    assert read(path, window=window)["rows"] == 2
 
 
 def test_the_scheduled_check_reads_s3_and_publishes_metrics(
@@ -402,7 +445,7 @@ def test_the_scheduled_check_reads_s3_and_publishes_metrics(
     ]
     assert main(arguments) == 0
     written = json.loads((tmp_path / "report" / report.JSON_FILE).read_text())
-    expected_rows = capture.read(str(sample_captures["clean"])).rows
+    expected_rows = read(sample_captures["clean"])["rows"]
     assert written["rows_checked"] == expected_rows
     assert written["sources"] == len(hours)
 
@@ -456,17 +499,21 @@ def test_an_aws_refusal_is_one_line(mock_aws, profile, tmp_path, capsys):
     assert "needs --hours" in capsys.readouterr().err
 
 
-def test_worker_processes_read_the_same_traffic(sample_captures, monkeypatch, tmp_path):
+def test_worker_processes_and_chunks_read_the_same_traffic(sample_captures, monkeypatch, tmp_path):
     monkeypatch.setattr(capture, "MIN_LINES_PER_WORKER", 50)
     folder = tmp_path / "capture"
     folder.mkdir()
     lines = sample_captures["drifted"].read_text().splitlines()
     (folder / "a.jsonl").write_text("\n".join(lines[:100]))
     (folder / "b.jsonl").write_text("\n".join(lines[100:]))
-    alone, shared = (capture.read(str(folder), workers=count) for count in (1, 3))
+    alone = read(folder)
+    monkeypatch.setattr(capture, "CHUNK_ROWS", 40)
+    shared = read(folder, workers=3)
     for name in schema.FEATURES:  # the same rows, in another order (requests by content type)
-        np.testing.assert_array_equal(np.sort(alone.values[name]), np.sort(shared.values[name]))
-    np.testing.assert_array_equal(np.sort(alone.predictions), np.sort(shared.predictions))
+        np.testing.assert_array_equal(
+            np.sort(alone["values"][name]), np.sort(shared["values"][name])
+        )
+    np.testing.assert_array_equal(np.sort(alone["predictions"]), np.sort(shared["predictions"]))
     for field in (
         "rows",
         "off_schema_rows",
@@ -476,11 +523,11 @@ def test_worker_processes_read_the_same_traffic(sample_captures, monkeypatch, tm
         "invalid",
         "sources",
     ):
-        assert getattr(alone, field) == getattr(shared, field), field
+        assert alone[field] == shared[field], field
     # A damaged line in a worker's share is named as by one process.
     (folder / "b.jsonl").write_text("\n".join([*lines[100:200], "{damaged", *lines[200:]]))
     with pytest.raises(capture.CaptureError, match=r"b\.jsonl: line 101: not JSON"):
-        capture.read(str(folder), workers=3)
+        read(folder, workers=3)
 
 
 def test_no_traffic_is_said_so_not_called_clean(local_run, tmp_path, capsys):

@@ -105,6 +105,11 @@ BIAS_FILE = "bias.json"
 EVALUATION_PAGE = "evaluation.html"
 # The registered version's metadata key that names its evaluation.html.
 EVALUATION_PAGE_METADATA = "evaluation-report"
+# Evaluate and Baseline read their splits a chunk at a time and keep a uniform sample of at most
+# this many rows (every row of a smaller split): beyond the reading, their memory and time stay
+# the same however large the data. A metric or a decile of 200,000 rows is within about 0.002
+# of the whole split's.
+SAMPLED_ROWS = 200_000
 # Global feature importance shuffles each feature IMPORTANCE_REPEATS times in at most
 # IMPORTANCE_ROWS test rows; per-row attributions explain ATTRIBUTED_ROWS of them.
 IMPORTANCE_ROWS = 5000

@@ -55,6 +55,30 @@ def read_csv_files(path: Path) -> pd.DataFrame:
     return frame
 
 
+def sampled(path: Path, rows: int) -> tuple[pd.DataFrame, int]:
+    """A uniform sample of at most `rows` of the CSV files' rows, in their order, and how many
+    rows the files hold: all of them when they hold no more.
+
+    Read a chunk at a time, keeping the rows whose mixed digests are lowest: the same rows
+    give the same sample, and memory holds the sample and a chunk, not the files.
+    """
+    sample, ranks, total = None, np.empty(0, dtype=np.uint64), 0
+    for file in input_files(path):
+        for chunk in validated_chunks(file):
+            total += len(chunk)
+            sample = pd.concat([chunk] if sample is None else [sample, chunk], ignore_index=True)
+            ranks = np.concatenate([ranks, _mixed(row_digests(chunk))])
+            if len(sample) > rows:  # the lowest ranks, kept in the files' order
+                lowest = np.sort(np.argpartition(ranks, rows)[:rows])
+                sample, ranks = sample.iloc[lowest].reset_index(drop=True), ranks[lowest]
+    return sample, total
+
+
+def first_rows(path: Path, rows: int) -> pd.DataFrame:
+    """The first `rows` rows of the first CSV file, validated, without reading the rest."""
+    return next(validated_chunks(input_files(path)[0], rows))
+
+
 def input_files(path: Path) -> list[Path]:
     """The CSV file `path` names, or the CSV files of the folder it names."""
     files = csv_files(path) if path.is_dir() else [path]
@@ -76,8 +100,8 @@ def padded_names(header, names) -> list[str]:
     return [name for name in names_in_header if name != name.strip() and name.strip() in names]
 
 
-def validated_chunks(file: Path, rows: int = CHUNK_ROWS) -> Iterator[pd.DataFrame]:
-    """The file's rows, at most `rows` at a time, each checked against the schema.
+def validated_chunks(file: Path, rows: int | None = None) -> Iterator[pd.DataFrame]:
+    """The file's rows, at most `rows` (CHUNK_ROWS) at a time, each checked against the schema.
 
     Each chunk is the schema's columns, target last, as floats, indexed by the rows' lines in
     the file. What only the whole file can show (no rows at all, a feature without any value)
@@ -86,7 +110,7 @@ def validated_chunks(file: Path, rows: int = CHUNK_ROWS) -> Iterator[pd.DataFram
     source = str(file)
     read = 0
     valued = pd.Series(False, index=list(schema.FEATURES))
-    for number, chunk in enumerate(_read(file, rows)):
+    for number, chunk in enumerate(_read(file, rows or CHUNK_ROWS)):
         if number == 0:
             _check_header(chunk.columns, source)
         chunk = chunk.dropna(how="all")

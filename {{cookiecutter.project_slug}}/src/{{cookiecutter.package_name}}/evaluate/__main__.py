@@ -1,8 +1,9 @@
 """Evaluate entry point, following the SageMaker Processing contract.
 
 Reads the model from /opt/ml/processing/model (a SageMaker training job's model.tar.gz, or an
-unpacked model directory locally) and the test split from /opt/ml/processing/test, compares the
-model with the champion of --champion-group (evaluate/champion.py), explains it and assesses its
+unpacked model directory locally) and the test split from /opt/ml/processing/test (a chunk at
+a time, keeping a uniform sample of at most settings.SAMPLED_ROWS rows), compares the model
+with the champion of --champion-group (evaluate/champion.py), explains it and assesses its
 bias, and writes evaluation.json, explainability.json, bias.json, evaluation.html and the model
 card to /opt/ml/processing/evaluation (evaluate/documents.py).
 """
@@ -14,7 +15,7 @@ import tempfile
 from pathlib import Path
 
 from .. import settings, threads
-from ..data.core import DataValidationError, read_csv_files, read_manifest
+from ..data.core import DataValidationError, read_manifest, sampled
 from ..infer.handler import METADATA_FILE, InvalidModelError
 from ..options import add_lineage_option, output_folder
 from . import champion
@@ -55,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     threads.limit(parser.prog)
     try:
-        test = read_csv_files(args.test_dir)
+        test, test_rows = sampled(args.test_dir, settings.SAMPLED_ROWS)
         group = args.champion_group or settings.load().champion_group
     except (DataValidationError, settings.SettingsError) as error:
         parser.exit(2, f"evaluate: error: {error}\n")
@@ -70,6 +71,7 @@ def main(argv: list[str] | None = None) -> int:
                 champion.find(group, Path(scratch)),
                 metadata.get("hyperparameters", {}),
                 lineage(args),
+                test_rows,
             )
         except (FileNotFoundError, InvalidModelError, ChampionError) as error:  # each names it
             parser.exit(2, f"evaluate: error: {error}\n")

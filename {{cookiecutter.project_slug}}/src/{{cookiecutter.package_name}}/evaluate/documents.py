@@ -62,15 +62,19 @@ def evaluation(
     champion: Champion | None,
     hyperparameters: dict | None = None,
     lineage: dict[str, str] | None = None,
+    split_rows: int | None = None,
 ) -> Evaluation:
     """Score the test rows once; evaluate, explain and assess the model on them, and write its
-    card with the `hyperparameters` it was trained with and its `lineage`."""
+    card with the `hyperparameters` it was trained with and its `lineage`. `split_rows`: the
+    rows of the test split, when `test` is a sample of them (data.core.sampled)."""
     features, truth = features_and_target(test)
     predicted = predict_array(model, features)
     report = quality_report(truth, predicted, champion, test)
     explanations = explain.explain(model, test)
     assessment = bias.assess(test, truth, predicted)
     title = f"{settings.PROJECT_SLUG}: evaluation of the model on {len(test)} test rows"
+    if split_rows and split_rows > len(test):
+        title += f", a uniform sample of the {split_rows} of the split"
     drawn = page.render(report, curves.curves(truth, predicted), explanations, assessment, title)
     written = card.content(report, explanations, assessment, hyperparameters or {}, lineage or {})
     return Evaluation(report, explanations, assessment, drawn, written)

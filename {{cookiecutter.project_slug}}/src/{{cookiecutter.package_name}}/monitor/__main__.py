@@ -42,15 +42,17 @@ def command_baseline(args) -> int:
     import json
     import tempfile
 
-    from ..data.core import DataValidationError, read_csv_files
+    from ..data.core import DataValidationError, sampled
     from ..evaluate.models import load_model
     from ..infer.handler import InvalidModelError, predict_array
     from ..train.core import features_and_target
     from .baseline import BASELINE_FILE, build
 
     threads.limit(PROGRAM)
-    try:
-        train, test = read_csv_files(args.train_dir), read_csv_files(args.test_dir)
+    try:  # uniform samples of both splits, read a chunk at a time
+        (train, train_rows), (test, _) = (
+            sampled(folder, settings.SAMPLED_ROWS) for folder in (args.train_dir, args.test_dir)
+        )
         with tempfile.TemporaryDirectory() as scratch:
             model = load_model(args.model_dir, Path(scratch))
             predictions = predict_array(model, features_and_target(test)[0])
@@ -58,7 +60,7 @@ def command_baseline(args) -> int:
         raise aws.CommandError(str(error)) from None
     args.output_dir.mkdir(parents=True, exist_ok=True)
     path = args.output_dir / BASELINE_FILE
-    path.write_text(json.dumps(build(train, predictions), indent=2) + "\n")
+    path.write_text(json.dumps(build(train, predictions, train_rows), indent=2) + "\n")
     print(f"{PROGRAM}: wrote {path}")
     return 0
 
@@ -91,7 +93,8 @@ def command_check(args) -> int:
             import boto3
 
             s3_client = boto3.client("s3", region_name=args.region)
-        traffic = capture.read(args.capture, period, s3_client, workers=threads.count())
+        chunks = capture.chunks(args.capture, period, s3_client, workers=threads.count())
+        traffic = drift.Tally.of(profile, chunks)
         result = drift.compare(profile, traffic)
         context = {
             "checked_at": datetime.now(UTC).isoformat(timespec="seconds"),

@@ -2,7 +2,9 @@
 
 The Baseline step writes it beside the model and the registered model package records it, so
 each model version carries the baseline its traffic is compared with. The same data always
-gives the same bytes.
+gives the same bytes. It profiles a uniform sample of at most settings.SAMPLED_ROWS rows of
+each split (data.core.sampled; every row of a smaller split), and records the rows profiled
+beside the training split's.
 
 Per feature: its kind, its share of missing values, and its distribution:
 - numeric: the deciles of the training values as bin edges, and the share of the values in
@@ -37,10 +39,14 @@ def prediction_field() -> str:
     return "probability" if settings.PROBLEM_TYPE == "binary_classification" else "prediction"
 
 
+def bin_counts(values: np.ndarray, edges: list[float]) -> np.ndarray:
+    """How many of `values` (no NaN) fall in each bin that the ascending inner `edges` make."""
+    return np.bincount(np.searchsorted(edges, values, side="right"), minlength=len(edges) + 1)
+
+
 def bin_shares(values: np.ndarray, edges: list[float]) -> np.ndarray:
     """The share of `values` (no NaN) in each bin that the ascending inner `edges` make."""
-    counts = np.bincount(np.searchsorted(edges, values, side="right"), minlength=len(edges) + 1)
-    return counts / max(len(values), 1)
+    return bin_counts(values, edges) / max(len(values), 1)
 
 
 def code_label(value: float) -> str:
@@ -85,8 +91,12 @@ def _share(part: int, whole: int) -> float:
     return part / whole if whole else 0.0
 
 
-def build(train: "pd.DataFrame", test_predictions: np.ndarray) -> dict:
-    """The baseline of the training frame and of the model's predictions on the test set."""
+def build(train: "pd.DataFrame", test_predictions: np.ndarray, rows: int | None = None) -> dict:
+    """The baseline of the training frame and of the model's predictions on the test set.
+
+    `rows`: the rows of the training split, when `train` is a uniform sample of them
+    (data.core.sampled): the profiles are the sample's.
+    """
     features = {
         name: (
             categorical_profile(train[name].to_numpy())
@@ -98,7 +108,8 @@ def build(train: "pd.DataFrame", test_predictions: np.ndarray) -> dict:
     return {
         "format_version": FORMAT_VERSION,
         "problem_type": settings.PROBLEM_TYPE,
-        "rows": len(train),
+        "rows": rows or len(train),
+        "profiled_rows": len(train),
         "features": features,
         "prediction": {
             "field": prediction_field(),

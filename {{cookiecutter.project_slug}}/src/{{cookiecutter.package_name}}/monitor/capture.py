@@ -9,6 +9,9 @@ Two sources:
   column per feature, and the prediction columns that batch prediction writes
   (`python -m <package>.infer`). Their other columns (ids, the target) are not checked.
 
+The traffic is read in chunks (`chunks`) of at most CHUNK_ROWS rows or capture lines, which
+the drift check counts as they come (`drift.Tally`): memory holds a chunk, not the traffic.
+
 A line that is not a capture record stops the check, naming the file and line: the file is
 damaged, and a check of the rest would mislead. A request the endpoint could not parse either,
 or a row whose features differ from the schema, is data: the schema check counts it.
@@ -18,6 +21,7 @@ import base64
 import binascii
 import csv
 import io
+import itertools
 import json
 import tempfile
 from collections import Counter
@@ -43,6 +47,8 @@ from ..infer.handler import (
 )
 from .baseline import prediction_field
 
+# Rows of a CSV file, or lines of capture files, read at a time.
+CHUNK_ROWS = 100_000
 # The column of the prediction in a CSV response (handler.output_fn writes its keys in order).
 CSV_PREDICTION_COLUMN = {"probability": 1, "prediction": 0}
 MISSING_TEXT = ("", "nan")  # what the handler reads as a missing value
@@ -76,7 +82,7 @@ class Traffic:
 class _Collector:
     """Gathers rows and predictions request by request, then converts them all at once."""
 
-    def __init__(self) -> None:
+    def __init__(self, *sources: str) -> None:
         self.features = schema.FEATURES
         self.known = frozenset(self.features)
         self.field = prediction_field()
@@ -86,7 +92,7 @@ class _Collector:
         self.predictions: list[float] = []  # from CSV files
         self.requests: list[tuple[str, str | bytes]] = []  # captured requests, unread
         self.outputs: list[tuple[str | None, str]] = []  # captured responses
-        self.sources: list[str] = []
+        self.sources: list[str] = list(sources)
 
     def add_row(self, row) -> None:
         self.rows += 1
@@ -101,6 +107,22 @@ class _Collector:
             self.raw.append(row)
         else:
             self.off_schema += 1
+
+    def add_csv_row(self, row, header, positions, field, path, line) -> None:
+        """One row of a CSV file: its feature values, and its prediction if it has one."""
+        if len(row) != len(header):
+            raise CaptureError(
+                f"{path}: line {line} has {len(row)} fields but the header has {len(header)}"
+            )
+        self.rows += 1
+        self.raw.append([row[position] for position in positions])
+        if field is not None and row[field].strip():
+            try:
+                self.predictions.append(float(row[field]))
+            except ValueError:
+                raise CaptureError(
+                    f"{path}: line {line}: {self.field} {row[field]!r} is not a number"
+                ) from None
 
     def add_request(self, content_type: str, body, output_type: str | None, output) -> None:
         """Note one captured request and response; `traffic` reads them all at once."""
@@ -311,11 +333,12 @@ def _within(inference_time, window: tuple[datetime, datetime], where: str) -> bo
     return since <= (made if made.tzinfo else made.replace(tzinfo=UTC)) < until
 
 
-def read_csv(path: Path, collector: _Collector) -> None:
-    """Add each row of a CSV file with a header (batch input or output): its feature columns,
-    and its predictions where batch prediction wrote them. Other columns (ids, the target) are
-    not what the model reads, and batch scoring keeps them: they are not checked."""
-    collector.sources.append(str(path))
+def read_csv(path: Path) -> Iterator[Traffic]:
+    """The rows of a CSV file with a header (batch input or output), CHUNK_ROWS at a time: its
+    feature columns, and its predictions where batch prediction wrote them. Other columns (ids,
+    the target) are not what the model reads, and batch scoring keeps them: they are not
+    checked."""
+    collector = _Collector(str(path))
     try:
         with path.open(newline="", encoding="utf-8-sig") as file:
             reader = csv.reader(file)
@@ -325,52 +348,42 @@ def read_csv(path: Path, collector: _Collector) -> None:
                 raise CaptureError(f"{path}: no column for feature(s) {', '.join(missing)}")
             positions = [header.index(name) for name in collector.features]
             field = header.index(collector.field) if collector.field in header else None
-            for row in reader:
-                if len(row) != len(header):
-                    raise CaptureError(
-                        f"{path}: line {reader.line_num} has {len(row)} fields but the header "
-                        f"has {len(header)}"
-                    )
-                collector.rows += 1
-                collector.raw.append([row[position] for position in positions])
-                if field is not None and row[field].strip():
-                    try:
-                        collector.predictions.append(float(row[field]))
-                    except ValueError:
-                        raise CaptureError(
-                            f"{path}: line {reader.line_num}: {collector.field} {row[field]!r} "
-                            "is not a number"
-                        ) from None
+            for row in reader:  # a quoted value may hold a line break: rows are not lines
+                collector.add_csv_row(row, header, positions, field, path, reader.line_num)
+                if collector.rows == CHUNK_ROWS:
+                    yield collector.traffic()
+                    collector = _Collector(str(path))
+            yield collector.traffic()
     except UnicodeDecodeError:
         raise CaptureError(f"{path}: not UTF-8 text; save it as UTF-8 CSV") from None
     except csv.Error as error:
         raise CaptureError(f"{path}: line {reader.line_num} is not valid CSV ({error})") from None
 
 
-def read(source: str, window=None, s3_client=None, workers: int = 1) -> Traffic:
+def chunks(source: str, window=None, s3_client=None, workers: int = 1) -> Iterator[Traffic]:
     """The traffic in a capture file, a folder of them (*.jsonl, recursively), a CSV file or a
-    folder holding *.csv files, or an S3 prefix of capture files; `window` (since, until) keeps
-    the requests made in it.
+    folder holding *.csv files, or an S3 prefix of capture files, in chunks; `window` (since,
+    until) keeps the requests made in it.
 
-    With `workers` above 1, that many processes each read a share of the lines (the scheduled
+    With `workers` above 1, that many processes read the chunks of capture lines (the scheduled
     job has its instance's CPUs to itself). S3 files are downloaded to a scratch folder first.
     """
     if not source.startswith("s3://") and (csv_files := _csv_files(Path(source))):
-        collector = _Collector()
         for path in csv_files:
-            read_csv(path, collector)
-        return collector.traffic()
+            yield from read_csv(path)
+        return
     with tempfile.TemporaryDirectory() as scratch:
         if source.startswith("s3://"):
             files = _downloaded(source, window, s3_client, Path(scratch))
         else:
             files = _local_files(Path(source))
         shares = _shares(files, workers)
-        if len(shares) == 1:
-            return _read_share(shares[0], window)
+        if workers == 1 or len(shares) == 1:
+            yield from (_read_share(share, window) for share in shares)
+            return
         # Spawned, not forked: the parent has threads (numpy's, boto3's) that fork would copy.
-        with ProcessPoolExecutor(len(shares), mp_context=get_context("spawn")) as pool:
-            return _merged(list(pool.map(_read_share, shares, [window] * len(shares))))
+        with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+            yield from pool.map(_read_share, shares, [window] * len(shares))
 
 
 # Each worker process reads at least this many lines: fewer are read faster by one process.
@@ -407,10 +420,11 @@ def _downloaded(uri: str, window, s3_client, scratch: Path) -> list[tuple[Path, 
 
 
 def _shares(files: list[tuple[Path, str]], workers: int) -> list[Share]:
-    """The files' lines cut into as many runs of about equal length as workers will read."""
-    lengths = [path.read_bytes().count(b"\n") + 1 for path, _ in files]
+    """The files' lines cut into runs of about equal length, at least one per worker that
+    has MIN_LINES_PER_WORKER lines to read, and none longer than CHUNK_ROWS lines."""
+    lengths = [_line_count(path) for path, _ in files]
     total = sum(lengths)
-    count = max(1, min(workers, total // MIN_LINES_PER_WORKER))
+    count = max(1, min(workers, total // MIN_LINES_PER_WORKER), -(-total // CHUNK_ROWS))
     size = -(-total // count)
     shares: list[Share] = [[] for _ in range(count)]
     position = 0  # lines before the current file
@@ -425,31 +439,19 @@ def _shares(files: list[tuple[Path, str]], workers: int) -> list[Share]:
     return [share for share in shares if share]
 
 
+def _line_count(path: Path) -> int:
+    with path.open("rb") as stream:
+        return sum(block.count(b"\n") for block in iter(lambda: stream.read(1 << 20), b"")) + 1
+
+
 def _read_share(share: Share, window) -> Traffic:
     collector = _Collector()
     for path, name, start, end in share:
-        lines = path.read_text(encoding="utf-8", errors="replace").split("\n")[start:end]
+        with path.open(encoding="utf-8", errors="replace", newline="\n") as stream:
+            lines = [line.removesuffix("\n") for line in itertools.islice(stream, start, end)]
         numbered = [(start + index, line) for index, line in enumerate(lines, start=1)]
         read_records([pair for pair in numbered if pair[1].strip()], name, collector, window)
     return collector.traffic()
-
-
-def _merged(parts: list[Traffic]) -> Traffic:
-    unexpected: Counter[str] = Counter()
-    for part in parts:
-        unexpected.update(part.unexpected_features)
-    features = parts[0].values
-    return Traffic(
-        values={name: np.concatenate([part.values[name] for part in parts]) for name in features},
-        rows=sum(part.rows for part in parts),
-        off_schema_rows=sum(part.off_schema_rows for part in parts),
-        unexpected_features=dict(sorted(unexpected.items())),
-        unreadable_requests=sum(part.unreadable_requests for part in parts),
-        missing={name: sum(part.missing[name] for part in parts) for name in features},
-        invalid={name: sum(part.invalid[name] for part in parts) for name in features},
-        predictions=np.concatenate([part.predictions for part in parts]),
-        sources=tuple(dict.fromkeys(source for part in parts for source in part.sources)),
-    )
 
 
 def hour_prefixes(prefix: str, window: tuple[datetime, datetime]) -> Iterator[str]:

@@ -14,15 +14,21 @@ Checks, each against its threshold in `settings.DRIFT_THRESHOLDS`:
 - schema: the share of rows that do not fit the schema (other values or feature names, or a
   body no row could be read from).
 - prediction: the distribution distance of the predictions from those on the test set.
+
+The traffic arrives in chunks (`capture.chunks`), and a `Tally` counts each against the
+baseline's bins as it comes: memory holds the counts and one chunk, however much traffic a
+check reads.
 """
 
 import itertools
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from .. import settings
-from .baseline import bin_shares, code_label
+from .baseline import bin_counts, code_label
 from .capture import Traffic
 
 DRIFT, OK, SKIPPED = "drift", "ok", "skipped"
@@ -66,6 +72,52 @@ class DriftResult:
             if check.verdict != SKIPPED and check.threshold > 0
         ]
         return max(ratios, default=0.0)
+
+
+@dataclass
+class Tally:
+    """What the checks need of the traffic, counted chunk by chunk against `baseline`'s bins:
+    per numeric feature and for the predictions, the values in each bin; per categorical
+    feature, the values of each code."""
+
+    baseline: dict
+    rows: int = 0  # rows of readable requests, those off the schema included
+    valued_rows: int = 0  # rows with every feature of the schema: those the feature checks see
+    off_schema_rows: int = 0
+    unreadable_requests: int = 0
+    unexpected_features: Counter = field(default_factory=Counter)
+    missing: Counter = field(default_factory=Counter)
+    invalid: Counter = field(default_factory=Counter)
+    counts: dict = field(default_factory=dict)
+    sources: list[str] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, baseline: dict, chunks: Iterable[Traffic]) -> "Tally":
+        tally = cls(baseline)
+        for chunk in chunks:
+            tally.add(chunk)
+        return tally
+
+    def add(self, traffic: Traffic) -> None:
+        self.rows += traffic.rows
+        self.valued_rows += traffic.valued_rows
+        self.off_schema_rows += traffic.off_schema_rows
+        self.unreadable_requests += traffic.unreadable_requests
+        self.unexpected_features.update(traffic.unexpected_features)
+        self.missing.update(traffic.missing)
+        self.invalid.update(traffic.invalid)
+        self.sources += [source for source in traffic.sources if source not in self.sources]
+        for name, profile in self.baseline["features"].items():
+            self._count(name, profile, traffic.values[name])
+        self._count(None, self.baseline["prediction"], traffic.predictions)
+
+    def _count(self, name: str | None, profile: dict, values: np.ndarray) -> None:
+        present = values[~np.isnan(values)]
+        if profile["kind"] == "categorical":
+            counted = self.counts.setdefault(name, Counter())
+            counted.update(code_label(value) for value in present)
+            return
+        self.counts[name] = self.counts.get(name, 0) + bin_counts(present, profile["edges"])
 
 
 def jensen_shannon_distance(expected, observed) -> float:
@@ -116,30 +168,29 @@ def _bin_labels(edges: list[float]) -> list[str]:
     return [f"< {shown[0]}", *inner, f">= {shown[-1]}"]
 
 
-def _numeric_distance(feature, check, profile, values, threshold, min_rows) -> Check:
-    present = values[~np.isnan(values)]
-    observed = bin_shares(present, profile["edges"])
+def _numeric_distance(feature, check, profile, counted, threshold, min_rows) -> Check:
+    """`counted`: the values in each of the profile's bins."""
+    count = int(np.sum(counted))
     return _distance_check(
         feature,
         check,
         threshold,
         _bin_labels(profile["edges"]),
         profile["shares"],
-        observed,
-        len(present),
+        np.asarray(counted) / max(count, 1),
+        count,
         min_rows,
     )
 
 
-def _categorical_checks(name, profile, values, thresholds, threshold, min_rows) -> list[Check]:
-    present = values[~np.isnan(values)]
-    labels = [code_label(value) for value in present]
+def _categorical_checks(name, profile, labels, thresholds, threshold, min_rows) -> list[Check]:
+    """`labels`: the values of each code seen."""
     codes = list(profile["codes"])
     counts = {code: 0 for code in [*codes, UNSEEN]}
-    for label in labels:
-        counts[label if label in profile["codes"] else UNSEEN] += 1
-    total = max(len(labels), 1)
-    unseen = sorted({label for label in labels if label not in profile["codes"]})
+    for label, count in labels.items():
+        counts[label if label in profile["codes"] else UNSEEN] += count
+    total = max(sum(labels.values()), 1)
+    unseen = sorted(label for label in labels if label not in profile["codes"])
     shown = ", ".join(unseen[:5]) + (" ..." if len(unseen) > 5 else "")
     return [
         _distance_check(
@@ -149,7 +200,7 @@ def _categorical_checks(name, profile, values, thresholds, threshold, min_rows) 
             [*codes, UNSEEN],
             [*profile["codes"].values(), 0.0],
             [counts[code] / total for code in counts],
-            len(labels),
+            sum(labels.values()),
             min_rows,
         ),
         _share_check(
@@ -164,22 +215,22 @@ def _categorical_checks(name, profile, values, thresholds, threshold, min_rows) 
 
 def compare(
     baseline: dict,
-    traffic: Traffic,
+    traffic: Tally,
     thresholds: dict[str, float] = settings.DRIFT_THRESHOLDS,
     feature_thresholds: dict[str, float] = settings.FEATURE_DRIFT_THRESHOLDS,
     min_rows: int = settings.DRIFT_MIN_ROWS,
 ) -> DriftResult:
-    """Every check of `traffic` against `baseline`, features in baseline order."""
+    """Every check of the tallied `traffic` against `baseline`, features in baseline order."""
     checks = []
     rows = max(traffic.valued_rows, 1)
     for name, profile in baseline["features"].items():
-        values = traffic.values[name]
+        counted = traffic.counts.get(name, Counter() if profile["kind"] == "categorical" else 0)
         threshold = feature_thresholds.get(name, thresholds["distribution"])
         if profile["kind"] == "categorical":
-            checks += _categorical_checks(name, profile, values, thresholds, threshold, min_rows)
+            checks += _categorical_checks(name, profile, counted, thresholds, threshold, min_rows)
         else:
             checks.append(
-                _numeric_distance(name, "distribution", profile, values, threshold, min_rows)
+                _numeric_distance(name, "distribution", profile, counted, threshold, min_rows)
             )
         missing = traffic.missing[name] / rows
         checks.append(
@@ -211,7 +262,7 @@ def compare(
             None,
             "prediction",
             baseline["prediction"],
-            traffic.predictions,
+            traffic.counts.get(None, 0),
             thresholds["prediction"],
             min_rows,
         )

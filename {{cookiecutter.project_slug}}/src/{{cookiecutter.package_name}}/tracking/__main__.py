@@ -20,13 +20,13 @@ import tempfile
 from pathlib import Path
 
 from .. import settings, threads
-from ..data.core import read_csv_files
+from ..data.core import first_rows
 from ..evaluate import card
 from ..evaluate.models import bundle_dir, load_model
 from ..options import add_lineage_option
 from ..pipeline import registry
 from . import wheelhouse
-from .core import collect, log
+from .core import SIGNATURE_ROWS, collect, log
 from .wheelhouse import WHEELHOUSE_VARIABLE
 
 PROCESSING_DIR = settings.PROCESSING_DIR
@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
                 dict(args.lineage),
                 args.model_package_arn,
             )
-            test = read_csv_files(args.test_dir)
+            test = first_rows(args.test_dir, SIGNATURE_ROWS)
             run_id = log(tracking_uri, args.experiment, args.run_name, logged, model, test)
         if args.model_package_arn:
             name_run_on_package(args.model_package_arn, run_id, args.experiment)
