@@ -11,7 +11,7 @@ unexport PYTHONDONTWRITEBYTECODE
 LINTED := harness.py local_extensions.py hooks sagemaker_projects scripts tests
 
 .DEFAULT_GOAL := help
-.PHONY: help test lint lock demo bench seed register release clean
+.PHONY: help test lint lock demo bench bench-scale seed register release clean
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
@@ -53,6 +53,9 @@ register: $(VENV)/.installed  ## Publish a seed as a SageMaker Projects template
 
 bench: $(VENV)/.installed  ## Time rendering, the local run, the generated tests and inference
 	$(BIN)/python scripts/bench.py
+
+bench-scale: $(VENV)/.installed  ## How each step's time and memory grow from 1e5 to 1e7 rows
+	$(BIN)/python scripts/bench_scale.py
 
 release:  ## Tag v<_template_version of cookiecutter.json> after checking CHANGELOG.md
 	$(PYTHON) scripts/release.py
