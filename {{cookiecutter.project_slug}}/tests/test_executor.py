@@ -1,5 +1,6 @@
 """The local executor on small hand-written definitions: jobs are short Python commands."""
 
+import io
 import json
 import os
 import signal
@@ -225,8 +226,11 @@ def interpreter_of(image: str) -> str:
 @pytest.fixture(params=["cold", "warm"])
 def execute(tmp_path, request):
     """Run a definition in a fresh run folder with input files 1.5 and 2; return the records."""
-    preload = ["json"] if request.param == "warm" else []
-    folder = RunFolder(tmp_path / "run")
+    return executor_for(tmp_path / "run", preload=["json"] if request.param == "warm" else [])
+
+
+def executor_for(root, preload):
+    folder = RunFolder(root)
     input_dir = folder.s3(f"{BUCKET}/input/", "test")
     input_dir.mkdir(parents=True)
     (input_dir / "part.txt").write_text("1.5")
@@ -355,7 +359,7 @@ def test_a_job_of_several_instances_runs_a_process_per_host_on_its_shard(execute
     assert all(reports[f"{host}.json"]["current_host"] == host for host in hosts)
     assert (execute.folder.job("Sum", "algo-2").with_suffix(".log")).is_file()
     share = max(1, len(os.sched_getaffinity(0)) // 3)
-    assert f"Sum algo-3 | threads {share}" in lines
+    assert f"Sum host algo-3 | threads {share}" in lines
 
 
 def test_hosts_writing_the_same_output_file_stop_the_run(execute):
@@ -412,6 +416,134 @@ def test_a_training_job_of_several_hosts_keeps_the_first_host_s_model(execute, a
     model_uri = records["Train"]["Properties"]["ModelArtifacts"]["S3ModelArtifacts"]
     with tarfile.open(execute.folder.s3(model_uri, "test")) as archive:
         assert archive.extractfile("model.txt").read() == b"algo-1:more/part.txt"
+
+
+# A script-mode trainer, as a code archive holds it: its score grows with depth; depth 9 fails.
+TRAINER = textwrap.dedent(
+    """
+    import argparse, os, pathlib, sys
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--depth", type=int)
+    parser.add_argument("--rate", type=float)
+    args = parser.parse_args()
+    if args.depth == 9:
+        sys.exit("depth 9 refused")
+    shard = sorted(pathlib.Path(os.environ["SM_CHANNEL_TRAIN"]).rglob("*.txt"))
+    model = pathlib.Path(os.environ["SM_MODEL_DIR"]) / "model.txt"
+    model.write_text(f"{args.depth}:{len(shard)}")
+    print(f"validation:score={args.depth / 10 + args.rate / 1000}")
+    """
+)
+
+
+def tuning(trials: int = 4, depths=("1", "9")) -> dict:
+    """Sum, then Tune: `trials` trials of TRAINER, the best one's model registered."""
+    document = definition()
+    summing, train, gate = document["Steps"]
+    static = {
+        "sagemaker_program": "trainer",
+        "sagemaker_submit_directory": f"{BUCKET}/code/sourcedir.tar.gz",
+        "rate": "1",
+    }
+    train_arguments = train["Arguments"]
+    tune = {
+        "Name": "Tune",
+        "Type": "Tuning",
+        "DependsOn": ["Sum"],
+        "Arguments": {
+            "HyperParameterTuningJobConfig": {
+                "Strategy": "Bayesian",
+                "ResourceLimits": {"MaxNumberOfTrainingJobs": trials, "MaxParallelTrainingJobs": 2},
+                "HyperParameterTuningJobObjective": {"Type": "Maximize", "MetricName": "score"},
+                "ParameterRanges": {
+                    "IntegerParameterRanges": [
+                        {"Name": "depth", "MinValue": depths[0], "MaxValue": depths[1]}
+                    ]
+                },
+            },
+            "TrainingJobDefinition": {
+                "AlgorithmSpecification": {
+                    "TrainingImage": IMAGE,
+                    "TrainingInputMode": "File",
+                    "MetricDefinitions": [
+                        {"Name": "score", "Regex": r"validation:score=([0-9.]+)"}
+                    ],
+                },
+                "StaticHyperParameters": static,
+                "InputDataConfig": train_arguments["InputDataConfig"],
+                "ResourceConfig": train_arguments["ResourceConfig"],
+                "OutputDataConfig": train_arguments["OutputDataConfig"],
+                "StoppingCondition": train_arguments["StoppingCondition"],
+                "RoleArn": "arn:aws:iam::123456789012:role/r",
+            },
+        },
+    }
+    [register] = gate["Arguments"]["IfSteps"]
+    register["Arguments"]["InferenceSpecification"]["Containers"][0]["ModelDataUrl"] = {
+        "Std:Join": {
+            "On": "/",
+            "Values": [
+                run_uri("train"),
+                {"Get": "Steps.Tune.TrainingJobSummaries[0].TrainingJobName"},
+                "output/model.tar.gz",
+            ],
+        }
+    }
+    document["Steps"] = [summing, tune, gate]
+    return document
+
+
+def with_trainer_archive(execute) -> None:
+    archive = execute.folder.s3(f"{BUCKET}/code/sourcedir.tar.gz", "test")
+    archive.parent.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(archive, "w:gz") as tar:
+        info = tarfile.TarInfo("trainer.py")
+        info.size = len(TRAINER.encode())
+        tar.addfile(info, io.BytesIO(TRAINER.encode()))
+
+
+def test_a_tuning_step_runs_its_trials_and_lists_the_best_first(execute):
+    with_trainer_archive(execute)
+    lines = []
+    records = execute(tuning(trials=5), log=lines.append)
+    tune = records["Tune"]["Properties"]
+    summaries = tune["TrainingJobSummaries"]
+    assert len(summaries) == 5 and tune["TrainingJobStatusCounters"]["Completed"] >= 1
+    completed = [s for s in summaries if s["TrainingJobStatus"] == "Completed"]
+    scores = [s["FinalHyperParameterTuningJobObjectiveMetric"]["Value"] for s in completed]
+    assert scores == sorted(scores, reverse=True) and tune["BestTrainingJob"] == completed[0]
+    for summary in summaries:  # depth 9 fails its trial, not the step
+        failed = summary["TunedHyperParameters"]["depth"] == "9"
+        assert (summary["TrainingJobStatus"] == "Failed") == failed
+    [request] = execute.registered
+    model_uri = request["InferenceSpecification"]["Containers"][0]["ModelDataUrl"]
+    assert completed[0]["TrainingJobName"] in model_uri
+    with tarfile.open(execute.folder.s3(model_uri, "test")) as archive:
+        depth = completed[0]["TunedHyperParameters"]["depth"]
+        assert archive.extractfile("model.txt").read() == f"{depth}:2".encode()
+    assert any(line.startswith("Tune trial 001 | ") for line in lines)
+    assert len(list(execute.folder.job("Tune").iterdir())) == 5 * 2  # a folder and a log each
+
+
+def test_tuning_draws_the_same_trials_for_the_same_seed(execute, tmp_path):
+    with_trainer_archive(execute)
+    records = execute(tuning(trials=3, depths=("1", "8")))
+    summaries = records["Tune"]["Properties"]["TrainingJobSummaries"]
+    drawn = [summary["TunedHyperParameters"] for summary in summaries]
+    assert all(1 <= int(values["depth"]) <= 8 for values in drawn)
+    again = executor_for(tmp_path / "again", preload=[])
+    with_trainer_archive(again)
+    redrawn = again(tuning(trials=3, depths=("1", "8")))["Tune"]["Properties"]
+    values = [s["TunedHyperParameters"] for s in redrawn["TrainingJobSummaries"]]
+    assert sorted(map(str, drawn)) == sorted(map(str, values))
+
+
+def test_a_tuning_step_whose_every_trial_fails_stops_the_run(execute):
+    with_trainer_archive(execute)
+    with pytest.raises(
+        ExecutionError, match=r"^step Tune: every trial failed; the first: .*depth 9"
+    ):
+        execute(tuning(trials=2, depths=("9", "9")))
 
 
 def test_a_failing_gate_stops_at_the_fail_step_with_its_message(execute):
@@ -486,8 +618,8 @@ def test_a_failing_job_names_its_step_and_last_line(execute):
     ("change", "message"),
     [
         (
-            lambda steps: steps[1].update(Type="Tuning"),
-            "step Train: type Tuning is not one the executor runs",
+            lambda steps: steps[1].update(Type="EMR"),
+            "step Train: type EMR is not one the executor runs",
         ),
         (
             lambda steps: steps[1].update(DependsOn=["Preprocess"]),

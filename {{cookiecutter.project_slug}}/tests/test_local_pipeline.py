@@ -159,6 +159,22 @@ def test_ctrl_c_is_one_line_and_keeps_what_the_run_wrote(run_local, monkeypatch,
         assert record["Steps"]["Preprocess"] == "Succeeded"
 
 
+def test_with_trials_the_best_trial_s_model_is_the_one_registered(run_local, monkeypatch):
+    monkeypatch.setenv(settings.TUNING_TRIALS_VARIABLE, "3")
+    assert run_local() == 0
+    [run_dir] = run_local.runs.iterdir()
+    assert execution(run_dir)["Steps"]["Tune"] == "Succeeded"
+    assert len(list((run_dir / "jobs" / "Tune").glob("*/"))) == 3
+    record = json.loads((run_dir / "execution.json").read_text())
+    [properties] = [s["Properties"] for s in record["Steps"] if s["StepName"] == "Tune"]
+    best = properties["BestTrainingJob"]
+    registered = run_local.registry / run_local.group / "1" / registry.MODEL_DIR
+    metadata = json.loads((registered / "model.json").read_text())
+    for name, value in best["TunedHyperParameters"].items():  # as the trial read them
+        assert metadata["hyperparameters"][name] == pytest.approx(float(value))
+    assert local.run_model(run_dir).parent.name == best["TrainingJobName"]
+
+
 def preprocessed(run_dir: Path, split: str):
     """A run's split, as Preprocess wrote it, from all its instances."""
     from {{ cookiecutter.package_name }}.data.core import read_csv_files

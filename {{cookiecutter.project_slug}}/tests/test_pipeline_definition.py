@@ -19,6 +19,7 @@ from {{ cookiecutter.package_name }}.infer.handler import model_fn
 from {{ cookiecutter.package_name }}.monitor.baseline import BASELINE_FILE
 from {{ cookiecutter.package_name }}.pipeline import code, diagram
 from {{ cookiecutter.package_name }}.pipeline.parameters import pipeline_parameters
+from {{ cookiecutter.package_name }}.train.hyperparameters import SEARCH_SPACE
 
 pytestmark = pytest.mark.usefixtures("no_sdk_telemetry")
 
@@ -446,6 +447,40 @@ def test_only_preprocess_and_train_spread_across_instances_each_on_its_share(bui
         "train": "ShardedByS3Key",
         "validation": "FullyReplicated",
     }
+
+
+def test_with_trials_the_search_space_is_tuned_and_the_best_model_evaluated(definition):
+    built = build(definition, environ={settings.TUNING_TRIALS_VARIABLE: "5"})
+    steps = steps_by_name(built)
+    assert "Train" not in steps and steps["Tune"]["Type"] == "Tuning"
+    tuning = steps["Tune"]["Arguments"]["HyperParameterTuningJobConfig"]
+    assert tuning["ResourceLimits"] == {
+        "MaxNumberOfTrainingJobs": 5,
+        "MaxParallelTrainingJobs": settings.TUNING_PARALLEL_TRIALS,
+    }
+    assert tuning["HyperParameterTuningJobObjective"] == {
+        "Type": "Maximize",
+        "MetricName": f"validation:{settings.PRIMARY_METRIC}",
+    }
+    ranges = tuning["ParameterRanges"]
+    searched = {r["Name"] for kind in ranges.values() for r in kind}
+    assert searched == set(SEARCH_SPACE)
+    job = steps["Tune"]["Arguments"]["TrainingJobDefinition"]
+    static = job["StaticHyperParameters"]
+    assert not set(static) & set(SEARCH_SPACE)
+    assert static["sagemaker_program"] == f"{code.PACKAGE}.train"
+    assert static["sagemaker_submit_directory"].endswith(f"/{code.ARCHIVE_NAME}")
+    [metric] = job["AlgorithmSpecification"]["MetricDefinitions"]
+    assert metric["Name"] == f"validation:{settings.PRIMARY_METRIC}"
+    evaluated = steps["Evaluate"]["Arguments"]["ProcessingInputs"]
+    [model] = [item["S3Input"]["S3Uri"] for item in evaluated if item["InputName"] == "model"]
+    best = {"Get": "Steps.Tune.TrainingJobSummaries[0].TrainingJobName"}
+    assert best in model["Std:Join"]["Values"]
+
+
+def test_trials_that_are_no_whole_number_are_refused_in_one_line():
+    with pytest.raises(settings.SettingsError, match="TUNING_TRIALS='few': expected a whole"):
+        settings.load({**TEST_ENVIRONMENT, settings.TUNING_TRIALS_VARIABLE: "few"})
 
 
 def test_a_branch_builds_with_names_and_prefixes_of_its_own(built, definition, no_aws_credentials):

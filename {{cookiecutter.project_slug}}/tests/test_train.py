@@ -8,7 +8,11 @@ from {{ cookiecutter.package_name }}.infer.handler import model_fn
 from {{ cookiecutter.package_name }}.train.__main__ import argument_parser, job_hyperparameters
 from {{ cookiecutter.package_name }}.train.__main__ import main as train
 from {{ cookiecutter.package_name }}.train.core import fit
-from {{ cookiecutter.package_name }}.train.hyperparameters import Hyperparameters
+from {{ cookiecutter.package_name }}.train.hyperparameters import (
+    SEARCH_SPACE,
+    Hyperparameters,
+    is_integer,
+)
 
 
 def test_fitted_model_beats_the_quality_threshold(splits, hyperparameters):
@@ -90,3 +94,10 @@ def test_help_lists_each_option_once_with_its_default():
     assert text.count("--seed") == 2  # the usage line and the option, not a duplicate spelling
     assert "--n-estimators" in text and "--n_estimators" in text
     assert f"(default: {Hyperparameters().n_estimators})" in text
+
+
+@pytest.mark.parametrize("end", ["low", "high"])
+def test_every_value_tuning_may_draw_is_one_training_accepts(end):
+    drawn = {name: getattr(span, end) for name, span in SEARCH_SPACE.items()}
+    Hyperparameters(**{name: int(v) if is_integer(name) else v for name, v in drawn.items()})
+    assert all(span.low < span.high for span in SEARCH_SPACE.values())

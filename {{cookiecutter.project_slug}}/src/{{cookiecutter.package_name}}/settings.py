@@ -105,6 +105,14 @@ BIAS_FILE = "bias.json"
 EVALUATION_PAGE = "evaluation.html"
 # The registered version's metadata key that names its evaluation.html.
 EVALUATION_PAGE_METADATA = "evaluation-report"
+# Hyperparameter tuning: with trials, the pipeline's Train step is a Tune step that trains that
+# many models from train/hyperparameters.py's SEARCH_SPACE, TUNING_PARALLEL_TRIALS at a time, and
+# the best by the primary metric goes on to Evaluate. 0 trains once with the defaults.
+# $TUNING_TRIALS overrides it (`TUNING_TRIALS=8 make run-local`); see the README for why the
+# count is fixed when the pipeline is built, not a parameter of each execution.
+TUNING_TRIALS = 0
+TUNING_PARALLEL_TRIALS = 2
+TUNING_TRIALS_VARIABLE = "TUNING_TRIALS"
 # Evaluate and Baseline read their splits a chunk at a time and keep a uniform sample of at most
 # this many rows (every row of a smaller split): beyond the reading, their memory and time stay
 # the same however large the data. A metric or a decile of 200,000 rows is within about 0.002
@@ -281,6 +289,8 @@ class Settings:
     names: Mapping[str, str]
     # Where the pipeline's executions are tracked by default: an MLflow App's ARN, or "".
     tracking_arn: str = ""
+    # The Tune step's trials; 0: a Train step (TUNING_TRIALS).
+    tuning_trials: int = 0
 
     def account_of(self, stage: str) -> str:
         """The account a deployment stage ('staging' or 'prod') runs in."""
@@ -429,4 +439,15 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
         sagemaker_project_id=project_id,
         names={key: name.value for key, name in derived.items()},
         tracking_arn=env.get("MLFLOW_TRACKING_ARN", ""),
+        tuning_trials=tuning_trials(env.get(TUNING_TRIALS_VARIABLE, TUNING_TRIALS)),
     )
+
+
+def tuning_trials(value: str | int) -> int:
+    """A count of tuning trials: a whole number, 0 for none."""
+    text = str(value).strip()
+    if not text.isdigit():
+        raise SettingsError(
+            f"{TUNING_TRIALS_VARIABLE}={value!r}: expected a whole number of trials, 0 for none"
+        )
+    return int(text)

@@ -3,6 +3,11 @@
     Preprocess -> Train -> Evaluate -> QualityGate -> Register (PendingManualApproval) -> Track
                   \\-> Baseline -------------/  \\-> TrackUnregistered -> QualityGateFailed
 
+With settings.TUNING_TRIALS (or $TUNING_TRIALS) above 0, Train is a Tune step: that many
+training jobs over train/hyperparameters.py's SEARCH_SPACE, and the best by the primary metric
+goes on (`tuning_step`). ProcessingInstanceCount spreads Preprocess, and TrainingInstanceCount
+the training jobs, across instances, each reading its share of the data (ShardedByS3Key).
+
 The quality gate registers a model that reaches the threshold and is not worse than the
 champion, the newest Approved version of the release branch's group: Evaluate scores both on
 the same test rows and records the comparison in evaluation.json (evaluate/core.py), and the
@@ -39,7 +44,7 @@ from .. import settings
 from ..evaluate import card
 from ..monitor.baseline import BASELINE_FILE
 from ..tracking import wheelhouse
-from ..train.hyperparameters import Hyperparameters
+from ..train.hyperparameters import SEARCH_SPACE, Hyperparameters, is_integer
 from .code import PACKAGE, CodeBundle
 from .parameters import pipeline_parameters
 
@@ -52,8 +57,11 @@ os.environ.setdefault("SAGEMAKER_VALIDATE_ROLE", "false")
 import boto3
 from sagemaker.core import image_uris
 from sagemaker.core.model_metrics import MetricsSource, ModelMetrics
+from sagemaker.core.parameter import ContinuousParameter, IntegerParameter
 from sagemaker.core.processing import Processor
 from sagemaker.core.shapes import (
+    Channel,
+    DataSource,
     MetricDefinition,
     ModelPackageModelCard,
     ProcessingInput,
@@ -86,10 +94,12 @@ from sagemaker.mlops.workflow.steps import (
     CacheConfig,
     ProcessingStep,
     TrainingStep,
+    TuningStep,
 )
 from sagemaker.serve.model_builder import ModelBuilder
 from sagemaker.train import ModelTrainer
 from sagemaker.train.configs import Compute, InputData, OutputDataConfig
+from sagemaker.train.tuner import HyperparameterTuner
 
 # The SDK's modules are a large object graph that lives as long as the process. Frozen, the
 # garbage collector no longer walks it, at each collection and at exit (about 1 s of each run).
@@ -189,12 +199,64 @@ def s3_input(name: str, source, local_path: str, sharded: bool = False) -> Proce
     )
 
 
+def channel(name: str, source, distribution: str) -> Channel:
+    """A training input; a Channel, as a tuning job keeps its distribution (InputData's not)."""
+    return Channel(
+        channel_name=name,
+        data_source=DataSource(
+            s3_data_source=S3DataSource(
+                s3_uri=source, s3_data_type="S3Prefix", s3_data_distribution_type=distribution
+            )
+        ),
+    )
+
+
 def s3_output(name: str, destination, local_path: str) -> ProcessingOutput:
     return ProcessingOutput(
         output_name=name,
         s3_output=ProcessingS3Output(
             s3_uri=destination, local_path=local_path, s3_upload_mode="EndOfJob"
         ),
+    )
+
+
+def tuning_step(
+    trainer, code: CodeBundle, config: settings.Settings, inputs, objective, metrics, retries
+) -> TuningStep:
+    """The Tune step: config.tuning_trials training jobs over SEARCH_SPACE, the best by the
+    objective first.
+
+    A tuning job cannot name its trials' entrypoint: each runs the image's own, the framework's
+    training toolkit, in script mode. It unpacks the code archive (setup.py beside the package),
+    installs it and runs `python -m <package>.train` with the hyperparameters as options, the
+    same entry point a training step runs.
+    """
+    static = {
+        name: value for name, value in asdict(Hyperparameters()).items() if name not in SEARCH_SPACE
+    }
+    static["sagemaker_program"] = f"{PACKAGE}.train"
+    static["sagemaker_submit_directory"] = code.archive_uri(config.branch_root)
+    ranges = {
+        name: (IntegerParameter if is_integer(name) else ContinuousParameter)(
+            span.low, span.high, scaling_type="Logarithmic" if span.log else "Linear"
+        )
+        for name, span in SEARCH_SPACE.items()
+    }
+    tuner = HyperparameterTuner(
+        model_trainer=trainer(static, "tune"),
+        objective_metric_name=objective,
+        metric_definitions=[{"Name": m.name, "Regex": m.regex} for m in metrics],
+        hyperparameter_ranges=ranges,
+        strategy="Bayesian",
+        objective_type="Maximize",  # the quality gate keeps models whose metric is high enough
+        max_jobs=config.tuning_trials,
+        max_parallel_jobs=min(settings.TUNING_PARALLEL_TRIALS, config.tuning_trials),
+    )
+    return TuningStep(
+        name="Tune",
+        step_args=tuner.tune(inputs=inputs),
+        cache_config=CACHE,
+        retry_policies=retries,
     )
 
 
@@ -281,45 +343,49 @@ def build(
         for name in (*settings.SPLITS, settings.DATA_MANIFEST_DIR)
     }
 
-    trainer = ModelTrainer(
-        training_image=framework_image,
-        role=role_arn,
-        compute=Compute(instance_type=training_type, instance_count=training_count),
-        hyperparameters=asdict(Hyperparameters()),
-        environment={"PYTHONPATH": TRAINING_CODE_DIR},
-        output_data_config=OutputDataConfig(s3_output_path=run_uri("train")),
-        base_job_name=f"{names['pipeline_name']}-train",
-        sagemaker_session=pipeline_session,
-        tags=[{"key": key, "value": value} for key, value in config.tags.items()],
-    ).with_metric_definitions(
-        [
-            MetricDefinition(
-                name=f"validation:{settings.PRIMARY_METRIC}",
-                regex=rf"validation:{settings.PRIMARY_METRIC}=([-0-9.eE]+|nan)",
-            )
-        ]
-    )
-    train = PackageTrainingStep(
-        name="Train",
-        step_args=trainer.train(
-            input_data_config=[
-                InputData(channel_name="code", data_source=code_files),
-                # Each training instance reads its share of the files (train/distributed.py).
-                InputData(
-                    channel_name="train",
-                    data_source=S3DataSource(
-                        s3_uri=split_uri["train"],
-                        s3_data_type="S3Prefix",
-                        s3_data_distribution_type="ShardedByS3Key",
-                    ),
-                ),
-                InputData(channel_name="validation", data_source=split_uri["validation"]),
-            ]
-        ),
-        cache_config=CACHE,
-        retry_policies=RETRY_POLICIES,
-    )
-    model_data = train.properties.ModelArtifacts.S3ModelArtifacts
+    # Each training instance reads its share of the train split's files (train/distributed.py).
+    train_inputs = [
+        channel("train", split_uri["train"], "ShardedByS3Key"),
+        channel("validation", split_uri["validation"], "FullyReplicated"),
+    ]
+    objective = f"validation:{settings.PRIMARY_METRIC}"
+    metric_definitions = [MetricDefinition(name=objective, regex=rf"{objective}=([-0-9.eE]+|nan)")]
+
+    def trainer(hyperparameters: dict, output: str, environment=None) -> ModelTrainer:
+        return ModelTrainer(
+            training_image=framework_image,
+            role=role_arn,
+            compute=Compute(instance_type=training_type, instance_count=training_count),
+            hyperparameters=hyperparameters,
+            environment=environment,
+            output_data_config=OutputDataConfig(s3_output_path=run_uri(output)),
+            base_job_name=f"{names['pipeline_name']}-{output}",
+            sagemaker_session=pipeline_session,
+            tags=[{"key": key, "value": value} for key, value in config.tags.items()],
+        ).with_metric_definitions(metric_definitions)
+
+    if config.tuning_trials:
+        train = tuning_step(
+            trainer, code, config, train_inputs, objective, metric_definitions, RETRY_POLICIES
+        )
+        # Trials are listed best first: the first's model is the best (TuningStep's top model).
+        best_job = train.properties.TrainingJobSummaries[0].TrainingJobName
+        model_data = Join(on="/", values=[run_uri("tune"), best_job, "output/model.tar.gz"])
+    else:
+        train = PackageTrainingStep(
+            name="Train",
+            step_args=trainer(
+                asdict(Hyperparameters()), "train", {"PYTHONPATH": TRAINING_CODE_DIR}
+            ).train(
+                input_data_config=[
+                    InputData(channel_name="code", data_source=code_files),
+                    *train_inputs,
+                ]
+            ),
+            cache_config=CACHE,
+            retry_policies=RETRY_POLICIES,
+        )
+        model_data = train.properties.ModelArtifacts.S3ModelArtifacts
 
     report = PropertyFile(
         name="EvaluationReport", output_name="evaluation", path=settings.REPORT_FILE

@@ -33,7 +33,8 @@ nothing: a training job's hosts are told where the first host's tracker listens 
 DMLC_TRACKER_URI and DMLC_TRACKER_PORT, and share the CPUs (ML_THREADS, unless set, is each
 host's share).
 
-Condition steps run their IfSteps or ElseSteps; a Fail step ends the execution with its
+A Tuning step runs its trials as training jobs, in the image's script mode, and lists them
+best first by its objective (`_tuning`). Condition steps run their IfSteps or ElseSteps; a Fail step ends the execution with its
 rendered ErrorMessage; a RegisterModel step hands its resolved request to `register` (the
 local model registry). Nothing is skipped silently: a step type, input mode, property path or
 function the executor does not know stops the run with one line that names the step. Two
@@ -49,7 +50,9 @@ import atexit
 import contextlib
 import io
 import json
+import math
 import os
+import random
 import re
 import shutil
 import signal
@@ -449,6 +452,7 @@ class Executor:
             "Condition": self._condition,
             "Fail": self._fail,
             "RegisterModel": self._register,
+            "Tuning": self._tuning,
         }
         if kind not in runners:
             raise ExecutionError(name, f"type {kind} is not one the executor runs")
@@ -469,12 +473,13 @@ class Executor:
 
     def _processing(self, name: str, step: dict, request: dict) -> dict:
         hosts = self._hosts(name, request["ProcessingResources"]["ClusterConfig"])
+        job_dir = self.folder.job(name)
         application = request["AppSpecification"]
         entrypoint = application.get("ContainerEntrypoint")
         if not entrypoint:
             raise ExecutionError(name, "no ContainerEntrypoint: the image's own program is not run")
         for rank, host in enumerate(hosts):
-            root = self._job_root(name, host, hosts)
+            root = self._job_root(job_dir, host, hosts)
             for item in request.get("ProcessingInputs", []):
                 input_name, source = item["InputName"], item.get("S3Input")
                 if source is None:
@@ -490,13 +495,15 @@ class Executor:
         command = [*entrypoint, *application.get("ContainerArguments", [])]
         seconds = request.get("StoppingCondition", {}).get("MaxRuntimeInSeconds")
         environment = request.get("Environment", {})
-        self._run_hosts(name, hosts, application["ImageUri"], command, environment, seconds)
+        self._run_hosts(
+            name, job_dir, hosts, application["ImageUri"], command, environment, seconds
+        )
         outputs = {}
         for output in request.get("ProcessingOutputConfig", {}).get("Outputs", []):
             destination = output["S3Output"]
             writers: dict[Path, str] = {}
             for host in hosts:
-                root = self._job_root(name, host, hosts, made=True)
+                root = self._job_root(job_dir, host, hosts, made=True)
                 source = self._local(name, destination, root)
                 for path in upload(self.folder, source, destination["S3Uri"], name):
                     if path in writers:
@@ -517,7 +524,19 @@ class Executor:
             "ProcessingOutputConfig": {"Outputs": outputs},
         }
 
-    def _training(self, name: str, step: dict, request: dict) -> dict:
+    def _training(
+        self,
+        name: str,
+        step: dict,
+        request: dict,
+        job_dir: Path | None = None,
+        job_name: str | None = None,
+        trial: tuple[str, Path] | None = None,
+    ) -> dict:
+        """A training job. A tuning job's trial gives its own folder and name, and (its name in
+        the log, its code archive): the archive is unpacked into each host's /opt/ml/code."""
+        job_dir = job_dir or self.folder.job(name)
+        job_name = job_name or self._job_name(name)
         hosts = self._hosts(name, request["ResourceConfig"])
         algorithm = request["AlgorithmSpecification"]
         if algorithm.get("TrainingInputMode", "File") != "File":
@@ -535,7 +554,7 @@ class Executor:
         if output.get("CompressionType", "GZIP") != "GZIP":
             raise ExecutionError(name, f"model compression {output['CompressionType']} is not run")
         for rank, host in enumerate(hosts):
-            root = self._job_root(name, host, hosts)
+            root = self._job_root(job_dir, host, hosts)
             channels = {}
             for channel in request.get("InputDataConfig", []):
                 source = channel["DataSource"].get("S3DataSource")
@@ -557,15 +576,17 @@ class Executor:
             self._write_json(config / "resourceconfig.json", _resource_config(request, hosts, host))
             (root / "model").mkdir(parents=True, exist_ok=True)
             (root / "output" / "data").mkdir(parents=True, exist_ok=True)
+            if trial:
+                with tarfile.open(trial[1]) as archive:
+                    archive.extractall(root / "code", filter="data")
         command = [*entrypoint, *algorithm.get("ContainerArguments", [])]
         seconds = request.get("StoppingCondition", {}).get("MaxRuntimeInSeconds")
         environment = request.get("Environment", {})
         if len(hosts) > 1:  # the hosts' names resolve to nothing here: say where the tracker is
             environment = {**environment, **_tracker_address()}
-        lines = self._run_hosts(
-            name, hosts, algorithm["TrainingImage"], command, environment, seconds
-        )
-        roots = [self._job_root(name, host, hosts, made=True) for host in hosts]
+        image, job = algorithm["TrainingImage"], trial[0] if trial else ""
+        lines = self._run_hosts(name, job_dir, hosts, image, command, environment, seconds, job)
+        roots = [self._job_root(job_dir, host, hosts, made=True) for host in hosts]
         for host, root in zip(hosts[1:], roots[1:], strict=True):
             if any((root / "model").iterdir()) or any((root / "output" / "data").iterdir()):
                 raise ExecutionError(
@@ -573,7 +594,6 @@ class Executor:
                     f"host {host} wrote to /opt/ml/model or /opt/ml/output/data: write the "
                     f"model and its outputs on the first host ({hosts[0]}) alone",
                 )
-        job_name = self._job_name(name)
         prefix = f"{output['S3OutputPath'].rstrip('/')}/{job_name}/output"
         pack(roots[0] / "model", self.folder.s3(f"{prefix}/model.tar.gz", name))
         if any((roots[0] / "output" / "data").iterdir()):
@@ -585,6 +605,91 @@ class Executor:
             "ModelArtifacts": {"S3ModelArtifacts": f"{prefix}/model.tar.gz"},
             "FinalMetricDataList": _metrics(algorithm.get("MetricDefinitions", []), lines),
         }
+
+    def _tuning(self, name: str, step: dict, request: dict) -> dict:
+        """A hyperparameter tuning job: MaxNumberOfTrainingJobs trials, at most
+        MaxParallelTrainingJobs at once, each a training job with hyperparameters drawn from the
+        ranges; the trials are listed best first by the objective, as SageMaker lists them.
+
+        SageMaker's strategies (Bayesian, say) choose each trial from the ones before; here every
+        trial is drawn at random (seeded by RandomSeed, else 0), the same search space and count.
+        A tuning job runs the image's own entrypoint, the framework's training toolkit in script
+        mode, which the trial's command reproduces (`_script_mode`). A trial that fails is
+        listed as Failed, as SageMaker lists it; the step fails only when every trial failed.
+        """
+        config = request["HyperParameterTuningJobConfig"]
+        definition = request["TrainingJobDefinition"]
+        limits, objective = config["ResourceLimits"], config["HyperParameterTuningJobObjective"]
+        draw = _sampler(name, config.get("ParameterRanges", {}), config.get("RandomSeed", 0))
+        job_name = self._job_name(name)
+        code = self._code_archive(name, definition.get("StaticHyperParameters", {}))
+        trials = [
+            (f"{job_name}-{number:03d}", draw())
+            for number in range(1, limits["MaxNumberOfTrainingJobs"] + 1)
+        ]
+
+        def run(trial: tuple[str, dict]) -> dict:
+            trial_name, tuned = trial
+            summary = {"TrainingJobName": trial_name, "TunedHyperParameters": tuned}
+            trial_request = _script_mode({**definition, "TrainingJobName": trial_name}, tuned)
+            label = f"trial {trial_name.rsplit('-', 1)[1]}"
+            try:
+                properties = self._training(
+                    name,
+                    step,
+                    trial_request,
+                    self.folder.job(name, trial_name),
+                    trial_name,
+                    (label, code),
+                )
+            except ExecutionError as error:
+                return {**summary, "TrainingJobStatus": "Failed", "FailureReason": str(error)}
+            found = {m["MetricName"]: m["Value"] for m in properties["FinalMetricDataList"]}
+            if objective["MetricName"] not in found:
+                reason = f"{label}: printed no {objective['MetricName']}"
+                return {**summary, "TrainingJobStatus": "Failed", "FailureReason": reason}
+            metric = {**objective, "Value": found[objective["MetricName"]]}
+            return {
+                **summary,
+                "TrainingJobStatus": "Completed",
+                "FinalHyperParameterTuningJobObjectiveMetric": metric,
+            }
+
+        parallel = max(1, limits.get("MaxParallelTrainingJobs", 1))
+        with ThreadPoolExecutor(max_workers=parallel) as pool:
+            summaries = list(pool.map(run, trials))
+        completed = [s for s in summaries if s["TrainingJobStatus"] == "Completed"]
+        if not completed:
+            raise ExecutionError(
+                name, f"every trial failed; the first: {summaries[0]['FailureReason']}"
+            )
+        best_first = objective["Type"] == "Maximize"
+        completed.sort(
+            key=lambda s: s["FinalHyperParameterTuningJobObjectiveMetric"]["Value"],
+            reverse=best_first,
+        )
+        failed = [s for s in summaries if s["TrainingJobStatus"] == "Failed"]
+        return {
+            **request,
+            "HyperParameterTuningJobName": job_name,
+            "HyperParameterTuningJobStatus": "Completed",
+            "BestTrainingJob": completed[0],
+            "TrainingJobSummaries": [*completed, *failed],
+            "TrainingJobStatusCounters": {"Completed": len(completed), "Failed": len(failed)},
+        }
+
+    def _code_archive(self, name: str, static: dict) -> Path:
+        """The archive script mode takes its code from (sagemaker_submit_directory)."""
+        if "sagemaker_program" not in static or "sagemaker_submit_directory" not in static:
+            raise ExecutionError(
+                name,
+                "a tuning job runs the image's script mode: StaticHyperParameters need "
+                "sagemaker_program and sagemaker_submit_directory",
+            )
+        archive = self.folder.s3(static["sagemaker_submit_directory"], name)
+        if not archive.is_file():
+            raise ExecutionError(name, f"no code archive at {static['sagemaker_submit_directory']}")
+        return archive
 
     def _condition(self, name: str, step: dict, arguments: dict) -> dict:
         try:
@@ -614,8 +719,9 @@ class Executor:
     def _job_name(self, name: str) -> str:
         return f"pipelines-{self.execution.variables['PipelineExecutionId']}-{name}"
 
-    def _job_root(self, name: str, host: str, hosts: list[str], made: bool = False) -> Path:
-        root = self.folder.job(name, host if len(hosts) > 1 else None)
+    def _job_root(self, job_dir: Path, host: str, hosts: list[str], made: bool = False) -> Path:
+        """A host's /opt/ml: the job's folder, or a folder per host in it when several."""
+        root = job_dir / host if len(hosts) > 1 else job_dir
         if not made:
             root.mkdir(parents=True)
         return root
@@ -671,14 +777,17 @@ class Executor:
                     uri, name
                 )
 
-    def _run_hosts(self, name, hosts, image, command, environment, seconds) -> list[str]:
-        """The job's command on each host at once; the first host's output lines.
+    def _run_hosts(
+        self, name, job_dir, hosts, image, command, environment, seconds, job=""
+    ) -> list[str]:
+        """The job's command on each host at once; the first host's output lines. `job` names
+        the job in the log and in errors when the step runs several (a tuning job's trials).
 
         When one host fails, the others are stopped: they may be waiting on it. On this
         machine the hosts share its CPUs, so each gets its share of the thread limit.
         """
         if len(hosts) == 1:
-            return self._start(name, image, command, environment, seconds, self.folder.job(name))
+            return self._start(name, image, command, environment, seconds, job_dir, job)
         if settings.THREADS_VARIABLE not in os.environ:
             share = max(1, threads.available_cpus() // len(hosts))
             environment = {**environment, settings.THREADS_VARIABLE: str(share)}
@@ -692,8 +801,8 @@ class Executor:
                     command,
                     environment,
                     seconds,
-                    self.folder.job(name, host),
-                    host,
+                    job_dir / host,
+                    f"{job} host {host}".strip(),
                     group,
                 ): host
                 for host in hosts
@@ -711,13 +820,16 @@ class Executor:
             return next(future for future, host in runs.items() if host == hosts[0]).result()
 
     def _start(
-        self, name, image, command, environment, seconds, root, host=None, group=None
+        self, name, image, command, environment, seconds, root, part="", group=None
     ) -> list[str]:
-        """Run the job's command to its end; its output lines, or ExecutionError if it failed."""
+        """Run the job's command to its end; its output lines, or ExecutionError if it failed.
+
+        part: which job or host of the step this is ("host algo-2", "trial 3"), if not the only.
+        """
         if command[0] not in PYTHONS:
             raise ExecutionError(name, f"entrypoint {command[0]}: only Python entrypoints run")
-        label = f"{name} {host}" if host else name
-        where = f"host {host}: " if host else ""
+        label = f"{name} {part}" if part else name
+        where = f"{part}: " if part else ""
         try:
             python = self.interpreter_of(image)
         except LookupError as error:
@@ -843,6 +955,70 @@ def _tracker_address() -> dict[str, str]:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     return {"DMLC_TRACKER_URI": "127.0.0.1", "DMLC_TRACKER_PORT": str(port)}
+
+
+def _sampler(step: str, ranges: dict, seed: int) -> Callable[[], dict[str, str]]:
+    """Draws of the hyperparameters from the ranges, each value as a hyperparameter's text."""
+    generator = random.Random(seed)
+
+    def number(entry: dict, integer: bool) -> str:
+        low, high = float(entry["MinValue"]), float(entry["MaxValue"])
+        if entry.get("ScalingType", "Auto") in ("Logarithmic", "ReverseLogarithmic"):
+            value = math.exp(generator.uniform(math.log(low), math.log(high)))
+        else:  # Linear, and Auto, which SageMaker may also take as linear
+            value = generator.uniform(low, high)
+        return str(min(max(round(value), int(low)), int(high))) if integer else repr(value)
+
+    known = {"IntegerParameterRanges", "ContinuousParameterRanges", "CategoricalParameterRanges"}
+    unknown = sorted(set(ranges) - known)
+    if unknown:
+        raise ExecutionError(step, f"{unknown[0]} are not drawn here")
+
+    def draw() -> dict[str, str]:
+        drawn = {}
+        for entry in ranges.get("IntegerParameterRanges", []):
+            drawn[entry["Name"]] = number(entry, integer=True)
+        for entry in ranges.get("ContinuousParameterRanges", []):
+            drawn[entry["Name"]] = number(entry, integer=False)
+        for entry in ranges.get("CategoricalParameterRanges", []):
+            drawn[entry["Name"]] = generator.choice(entry["Values"])
+        return drawn
+
+    return draw
+
+
+def _script_mode(definition: dict, tuned: dict[str, str]) -> dict:
+    """A trial as a training job request whose command does what the image's training toolkit
+    does in script mode (sagemaker-training, sagemaker-containers): with a setup.py in the code,
+    it installs the code and runs `python -m <sagemaker_program>`, the hyperparameters but the
+    sagemaker_* ones as `--name value` in name order, with SM_CHANNEL_<NAME> and SM_MODEL_DIR
+    among its variables. Here the unpacked code is on PYTHONPATH instead of installed."""
+    hyperparameters = {**definition.get("StaticHyperParameters", {}), **tuned}
+    program = hyperparameters["sagemaker_program"].removesuffix(".py")
+    arguments = [
+        part
+        for key in sorted(hyperparameters)
+        if not key.startswith("sagemaker_")
+        for part in (f"--{key}", hyperparameters[key])
+    ]
+    names = [channel["ChannelName"] for channel in definition.get("InputDataConfig", [])]
+    channels = {f"SM_CHANNEL_{name.upper()}": f"/opt/ml/input/data/{name}" for name in names}
+    environment = {
+        **definition.get("Environment", {}),
+        **channels,
+        "SM_MODEL_DIR": "/opt/ml/model",
+        "PYTHONPATH": "/opt/ml/code",
+    }
+    return {
+        **definition,
+        "AlgorithmSpecification": {
+            **definition["AlgorithmSpecification"],
+            "ContainerEntrypoint": ["python3", "-m", program],
+            "ContainerArguments": arguments,
+        },
+        "HyperParameters": hyperparameters,
+        "Environment": environment,
+    }
 
 
 def _metrics(definitions: list[dict], lines: list[str]) -> list[dict]:

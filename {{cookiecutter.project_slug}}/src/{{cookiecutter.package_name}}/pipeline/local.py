@@ -379,8 +379,14 @@ def predict(model_dir: Path, test_dir: Path, output: Path) -> None:
 
 
 def run_model(run_dir: Path) -> Path:
-    """The Train job's /opt/ml/model: of its first host, when it trained on several."""
+    """The /opt/ml/model of the Train job, or of the Tune step's best trial; of the first host
+    when it trained on several."""
     job = run_dir / "jobs" / "Train"
+    if (run_dir / "jobs" / "Tune").is_dir():
+        steps = json.loads((run_dir / "execution.json").read_text())["Steps"]
+        [tune] = [step for step in steps if step["StepName"] == "Tune"]
+        best = tune["Properties"]["BestTrainingJob"]["TrainingJobName"]
+        job = run_dir / "jobs" / "Tune" / best
     first_host = job / "algo-1"
     return (first_host if first_host.is_dir() else job) / "model"
 
