@@ -361,6 +361,25 @@ def test_a_csv_read_in_chunks_is_checked_as_one(profile, local_run, monkeypatch)
     ]
 
 
+def test_a_quoted_csv_is_checked_as_the_plain_one(profile, local_run, tmp_path):
+    import pandas as pd
+
+    quoted = tmp_path / "quoted.csv"
+    pd.read_csv(local_run.predictions_path).to_csv(quoted, index=False, quoting=1)  # QUOTE_ALL
+    plain, other = check(profile, local_run.predictions_path), check(profile, quoted)
+    assert [(c.check, c.feature, c.value) for c in other.checks] == [
+        (c.check, c.feature, c.value) for c in plain.checks
+    ]
+
+
+def test_a_csv_line_of_another_width_is_named(profile, local_run, tmp_path):
+    header, *rows = local_run.predictions_path.read_text().splitlines()
+    ragged = tmp_path / "ragged.csv"
+    ragged.write_text("\n".join([header, *rows[:3], rows[3] + ",7", *rows[4:]]) + "\n")
+    with pytest.raises(capture.CaptureError, match=r"ragged\.csv: line 5 has .* fields but"):
+        check(profile, ragged)
+
+
 def test_the_metrics_name_what_was_checked(profile, sample_captures, tmp_path, capsys):
     result = check(profile, sample_captures["clean"])
     moment = datetime(2026, 11, 30, tzinfo=UTC)

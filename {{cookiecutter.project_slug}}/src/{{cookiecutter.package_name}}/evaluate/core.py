@@ -12,9 +12,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-{%- if cookiecutter.problem_type == "binary_classification" %}
-from scipy.stats import rankdata
-{%- endif %}
 
 from .. import settings
 from ..infer.handler import {% if cookiecutter.problem_type == "binary_classification" %}DECISION_THRESHOLD, {% endif %}Model, predict_array
@@ -33,23 +30,42 @@ def _ratio(numerator: float, denominator: float) -> float:
 def metric_values(truth: np.ndarray, probability: np.ndarray) -> dict[str, float]:
     """Binary-classification metrics of predicted probabilities against 0/1 truth.
 
-    Plain numpy rather than sklearn.metrics: the bootstrap calls this hundreds of times, and
+    Plain numpy rather than sklearn.metrics: the bootstrap computes them hundreds of times, and
     sklearn's input checks would dominate the run. The tests pin it to sklearn's results.
     """
-    positive, predicted = truth == 1, probability >= DECISION_THRESHOLD
-    true_positives = float(np.sum(positive & predicted))
-    precision = _ratio(true_positives, np.sum(predicted))
-    recall = _ratio(true_positives, np.sum(positive))
-    ranks = rankdata(probability)  # AUC as the Mann-Whitney statistic, ties counted half
-    positives, negatives = int(np.sum(positive)), int(np.sum(~positive))
-    auc = (np.sum(ranks[positive]) - positives * (positives + 1) / 2) / (positives * negatives)
-    return {
-        "accuracy": float(np.mean(positive == predicted)),
-        "precision": precision,
-        "recall": recall,
-        "f1": _ratio(2 * precision * recall, precision + recall),
-        "auc": float(auc),
-    }
+    return Scores(truth, probability).metrics(np.ones(len(truth)))
+
+
+class Scores:
+    """A model's predictions on the test rows, sorted once: the metrics of any weighting of the
+    rows (a bootstrap resample counts each row as often as it was drawn) are then sums."""
+
+    def __init__(self, truth: np.ndarray, probability: np.ndarray):
+        self.positive = (truth == 1).astype(float)
+        self.decided = (probability >= DECISION_THRESHOLD).astype(float)
+        # Rows of equal probability share a group, numbered in rising order: AUC counts ties half.
+        self.groups = np.unique(probability, return_inverse=True)[1].ravel()
+
+    def metrics(self, weights: np.ndarray) -> dict[str, float]:
+        positive = weights * self.positive
+        positives, total = float(positive.sum()), float(weights.sum())
+        negatives = total - positives
+        true_positives = float(positive @ self.decided)
+        precision = _ratio(true_positives, float(weights @ self.decided))
+        recall = _ratio(true_positives, positives)
+        correct = true_positives + float((weights - positive) @ (1 - self.decided))
+        # AUC as the Mann-Whitney statistic: each positive against the negatives below it.
+        positive_by_group = np.bincount(self.groups, weights=positive)
+        negative_by_group = np.bincount(self.groups, weights=weights - positive)
+        below = np.cumsum(negative_by_group) - negative_by_group
+        pairs = float(positive_by_group @ (below + negative_by_group / 2))
+        return {
+            "accuracy": correct / total,
+            "precision": precision,
+            "recall": recall,
+            "f1": _ratio(2 * precision * recall, precision + recall),
+            "auc": pairs / (positives * negatives),
+        }
 
 
 def extra_entries(truth: np.ndarray, probability: np.ndarray) -> dict:
@@ -70,19 +86,33 @@ def extra_entries(truth: np.ndarray, probability: np.ndarray) -> dict:
 def metric_values(truth: np.ndarray, prediction: np.ndarray) -> dict[str, float]:
     """Regression metrics of predictions against the truth.
 
-    Plain numpy rather than sklearn.metrics: the bootstrap calls this hundreds of times, and
+    Plain numpy rather than sklearn.metrics: the bootstrap computes them hundreds of times, and
     sklearn's input checks would dominate the run. The tests pin it to sklearn's results.
     """
-    error = prediction - truth
-    mse = float(np.mean(error**2))
-    variance = float(np.var(truth))
-    return {
-        "mse": mse,
-        "rmse": float(np.sqrt(mse)),
-        "mae": float(np.mean(np.abs(error))),
-        # A constant truth has no R2: NaN, which fails the quality gate.
-        "r2": 1.0 - mse / variance if variance else float("nan"),
-    }
+    return Scores(truth, prediction).metrics(np.ones(len(truth)))
+
+
+class Scores:
+    """A model's predictions on the test rows: the metrics of any weighting of the rows (a
+    bootstrap resample counts each row as often as it was drawn) are sums."""
+
+    def __init__(self, truth: np.ndarray, prediction: np.ndarray):
+        self.truth = np.asarray(truth, dtype=float)
+        error = prediction - truth
+        self.squared, self.absolute = error**2, np.abs(error)
+
+    def metrics(self, weights: np.ndarray) -> dict[str, float]:
+        total = float(weights.sum())
+        mse = float(weights @ self.squared) / total
+        mean = float(weights @ self.truth) / total
+        variance = float(weights @ (self.truth - mean) ** 2) / total
+        return {
+            "mse": mse,
+            "rmse": float(np.sqrt(mse)),
+            "mae": float(weights @ self.absolute) / total,
+            # A constant truth has no R2: NaN, which fails the quality gate.
+            "r2": 1.0 - mse / variance if variance else float("nan"),
+        }
 
 
 def extra_entries(truth: np.ndarray, prediction: np.ndarray) -> dict:
@@ -105,12 +135,14 @@ class ChampionError(Exception):
 
 
 def resamples(truth: np.ndarray):
-    """The bootstrap resamples of the test rows, the same ones on every call (seeded)."""
+    """The bootstrap resamples of the test rows, the same ones on every call (seeded), each as
+    how often every row was drawn."""
     rng = np.random.default_rng(BOOTSTRAP_SEED)
     for _ in range(BOOTSTRAP_ROUNDS):
-        rows = rng.integers(0, len(truth), len(truth))
-        if len(np.unique(truth[rows])) > 1:  # a resample with one class has no AUC (or R2)
-            yield rows
+        counts = np.bincount(rng.integers(0, len(truth), len(truth)), minlength=len(truth))
+        drawn = truth[counts > 0]
+        if drawn.min() != drawn.max():  # a resample with one class has no AUC (or R2)
+            yield counts.astype(float)
 
 
 def metadata_text(text: str) -> str:
@@ -122,8 +154,9 @@ def metadata_text(text: str) -> str:
 def bootstrap_deviation(truth: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
     """Standard deviation of each metric over bootstrap resamples of the test set."""
     samples: dict[str, list[float]] = {}
-    for rows in resamples(truth):
-        for name, value in metric_values(truth[rows], predicted[rows]).items():
+    scores = Scores(truth, predicted)
+    for counts in resamples(truth):
+        for name, value in scores.metrics(counts).items():
             samples.setdefault(name, []).append(value)
     return {name: float(np.std(values)) for name, values in samples.items()}
 
@@ -135,10 +168,10 @@ def difference_lower_bound(truth: np.ndarray, new: np.ndarray, old: np.ndarray) 
     cases, easy ones) cancels out, and the bound reflects the models' difference alone.
     """
     metric = settings.PRIMARY_METRIC
+    challenger, champion = Scores(truth, new), Scores(truth, old)
     differences = [
-        metric_values(truth[rows], new[rows])[metric]
-        - metric_values(truth[rows], old[rows])[metric]
-        for rows in resamples(truth)
+        challenger.metrics(counts)[metric] - champion.metrics(counts)[metric]
+        for counts in resamples(truth)
     ]
     if not differences:  # no resample with both classes: nothing to bound the difference by
         return float("nan")

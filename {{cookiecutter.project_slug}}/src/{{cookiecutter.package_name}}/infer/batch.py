@@ -120,7 +120,7 @@ def score_file(model: Model, source: Path, target: Path) -> tuple[int, int]:
             source.open(encoding="utf-8-sig", newline="") as stream,
             partial.open("w") as output,
         ):
-            scored = score_quoted if _quoted(source) else score_lines
+            scored = score_quoted if quoted(source) else score_lines
             for count, lines in scored(model, stream):
                 rows += count
                 records += sum(1 for line in lines if output.write(line))
@@ -134,7 +134,7 @@ def score_file(model: Model, source: Path, target: Path) -> tuple[int, int]:
     return rows, records - 1  # the header is not a row
 
 
-def _quoted(source: Path) -> bool:
+def quoted(source: Path) -> bool:
     """Whether the file holds a quote or a carriage return: then the csv module reads it."""
     with source.open("rb") as stream:
         blocks = iter(lambda: stream.read(1 << 20), b"")
@@ -149,22 +149,42 @@ def _offset(error: InvalidRowError, rows_before: int) -> InvalidRowError:
 def score_lines(model: Model, stream) -> Iterator[tuple[int, Iterable[str]]]:
     """Score a file whose lines are its rows (no quotes), a chunk at a time: for each chunk,
     the rows scored and the output lines (each input line, predictions appended)."""
-    header_line = stream.readline().removesuffix("\n")
-    if not header_line:
-        raise InvalidRequestError("the file is empty; expected a header row and data rows")
+    header_line = read_header(stream)
     header = header_line.split(",")
     check_columns(header, model.features)
-    rows_before = 0
-    for chunk in itertools.batched(stream, BATCH_ROWS):
-        lines = [line.removesuffix("\n") for line in chunk]
+    rows = 0
+    for lines, rows_before in line_chunks(stream, len(header)):
         try:
             count, scored = score_chunk(model, header_line, header, lines, rows_before)
         except InvalidRowError as error:
             raise _offset(error, rows_before) from None
         yield count, scored
-        rows_before += count
-    if not rows_before:
+        rows += count
+    if not rows:
         raise InvalidRequestError("the file has a header but no rows; add at least one")
+
+
+def read_header(stream) -> str:
+    """The header line of a file read line by line."""
+    header_line = stream.readline().removesuffix("\n")
+    if not header_line:
+        raise InvalidRequestError("the file is empty; expected a header row and data rows")
+    return header_line
+
+
+def line_chunks(stream, fields: int, rows: int | None = None) -> Iterator[tuple[list[str], int]]:
+    """The lines after the header of a file without quotes, `rows` (BATCH_ROWS) at a time, each
+    with the rows before it; a line of another field count than `fields` is an error naming it."""
+    rows_before = 0
+    for chunk in itertools.batched(stream, rows or BATCH_ROWS):
+        lines = [line.removesuffix("\n") for line in chunk]
+        for number, line in enumerate(lines, start=rows_before + 2):
+            if line.count(",") != fields - 1:
+                raise InvalidRequestError(
+                    f"line {number} has {line.count(',') + 1} fields but the header has {fields}"
+                )
+        yield lines, rows_before
+        rows_before += len(lines)
 
 
 def score_chunk(
@@ -174,12 +194,6 @@ def score_chunk(
     import numpy as np
     import pandas as pd
 
-    commas = len(header) - 1
-    for number, line in enumerate(lines, start=rows_before + 2):
-        if line.count(",") != commas:
-            raise InvalidRequestError(
-                f"line {number} has {line.count(',') + 1} fields but the header has {len(header)}"
-            )
     frame = pd.read_csv(
         io.StringIO("\n".join([header_line, *lines])),
         usecols=list(model.features),

@@ -337,27 +337,119 @@ def read_csv(path: Path) -> Iterator[Traffic]:
     """The rows of a CSV file with a header (batch input or output), CHUNK_ROWS at a time: its
     feature columns, and its predictions where batch prediction wrote them. Other columns (ids,
     the target) are not what the model reads, and batch scoring keeps them: they are not
-    checked."""
-    collector = _Collector(str(path))
+    checked. A file without quotes (what batch scoring writes) is parsed by pandas a chunk of
+    lines at a time, as batch scoring reads it; one with quotes row by row by the csv module."""
+    from ..infer.batch import quoted
+
     try:
-        with path.open(newline="", encoding="utf-8-sig") as file:
-            reader = csv.reader(file)
-            header = next(reader, [])
-            missing = [name for name in collector.features if name not in header]
-            if missing:
-                raise CaptureError(f"{path}: no column for feature(s) {', '.join(missing)}")
-            positions = [header.index(name) for name in collector.features]
-            field = header.index(collector.field) if collector.field in header else None
+        yield from (_quoted_csv(path) if quoted(path) else _plain_csv(path))
+    except UnicodeDecodeError:
+        raise CaptureError(f"{path}: not UTF-8 text; save it as UTF-8 CSV") from None
+
+
+def _plain_csv(path: Path) -> Iterator[Traffic]:
+    import pandas as pd
+
+    from ..infer.batch import line_chunks, read_header
+
+    collector = _Collector(str(path))
+    with path.open(newline="", encoding="utf-8-sig") as file:
+        try:
+            header_line = read_header(file)
+            header = header_line.split(",")
+            _check_features(header, collector, path)
+            columns = [*collector.features, *[collector.field] * (collector.field in header)]
+            read = False
+            for lines, rows_before in line_chunks(file, len(header), CHUNK_ROWS):
+                text = "\n".join([header_line, *lines])
+                frame = pd.read_csv(
+                    io.StringIO(text), usecols=columns, keep_default_na=False, na_values=[""]
+                )
+                yield _frame_traffic(frame, collector, path, rows_before)
+                read = True
+        except InvalidRequestError as error:
+            raise CaptureError(f"{path}: {error}") from None
+    if not read:
+        yield collector.traffic()
+
+
+def _check_features(header: list[str], collector: "_Collector", path: Path) -> None:
+    missing = [name for name in collector.features if name not in header]
+    if missing:
+        raise CaptureError(f"{path}: no column for feature(s) {', '.join(missing)}")
+
+
+def _frame_traffic(frame, collector: "_Collector", path: Path, rows_before: int) -> Traffic:
+    """A chunk pandas parsed, as the traffic its rows are: numeric columns whole, a column
+    holding text value by value, as a request's values are read."""
+    values, missing, invalid = {}, {}, {}
+    for name in collector.features:
+        values[name], missing[name], invalid[name] = _column_numbers(frame[name])
+    predictions = np.empty(0)
+    if collector.field in frame:
+        column = frame[collector.field]
+        if column.dtype.kind in "fiu":
+            predictions = column.to_numpy(dtype=float)
+        else:
+            numbered = enumerate(column.tolist())
+            read = [
+                _prediction(value, n, collector.field, path, rows_before) for n, value in numbered
+            ]
+            predictions = np.array(read, dtype=float)
+        predictions = predictions[~np.isnan(predictions)]
+    return Traffic(
+        values=values,
+        rows=len(frame),
+        off_schema_rows=0,
+        unexpected_features={},
+        unreadable_requests=0,
+        missing=missing,
+        invalid=invalid,
+        predictions=predictions,
+        sources=(str(path),),
+    )
+
+
+def _column_numbers(column) -> tuple[np.ndarray, int, int]:
+    """A parsed column's values as floats (NaN where missing or invalid), and both counts."""
+    if column.dtype.kind not in "fiu":  # text somewhere: each value as a request's
+        return _numbers(tuple(column.tolist()))
+    numbers = column.to_numpy(dtype=float)
+    missing = int(np.isnan(numbers).sum())
+    infinite = np.isinf(numbers)
+    numbers[infinite] = np.nan
+    return numbers, missing, int(infinite.sum())
+
+
+def _prediction(value, number: int, field: str, path: Path, rows_before: int) -> float:
+    if isinstance(value, str) and not value.strip():
+        return np.nan
+    try:
+        return float(value)
+    except ValueError:
+        line = rows_before + number + 2
+        raise CaptureError(f"{path}: line {line}: {field} {value!r} is not a number") from None
+
+
+def _quoted_csv(path: Path) -> Iterator[Traffic]:
+    collector = _Collector(str(path))
+    with path.open(newline="", encoding="utf-8-sig") as file:
+        reader = csv.reader(file)
+        header = next(reader, [])
+        _check_features(header, collector, path)
+        positions = [header.index(name) for name in collector.features]
+        field = header.index(collector.field) if collector.field in header else None
+        try:
             for row in reader:  # a quoted value may hold a line break: rows are not lines
                 collector.add_csv_row(row, header, positions, field, path, reader.line_num)
                 if collector.rows == CHUNK_ROWS:
                     yield collector.traffic()
                     collector = _Collector(str(path))
-            yield collector.traffic()
-    except UnicodeDecodeError:
-        raise CaptureError(f"{path}: not UTF-8 text; save it as UTF-8 CSV") from None
-    except csv.Error as error:
-        raise CaptureError(f"{path}: line {reader.line_num} is not valid CSV ({error})") from None
+        except csv.Error as error:
+            raise CaptureError(
+                f"{path}: line {reader.line_num} is not valid CSV ({error})"
+            ) from None
+    yield collector.traffic()
 
 
 def chunks(source: str, window=None, s3_client=None, workers: int = 1) -> Iterator[Traffic]:
