@@ -33,14 +33,14 @@ nothing: a training job's hosts are told where the first host's tracker listens 
 DMLC_TRACKER_URI and DMLC_TRACKER_PORT, and share the CPUs (ML_THREADS, unless set, is each
 host's share).
 
-A Tuning step runs its trials as training jobs, in the image's script mode, and lists them
-best first by its objective (`_tuning`). Condition steps run their IfSteps or ElseSteps; a Fail step ends the execution with its
-rendered ErrorMessage; a RegisterModel step hands its resolved request to `register` (the
-local model registry). Nothing is skipped silently: a step type, input mode, property path or
-function the executor does not know stops the run with one line that names the step. Two
-settings change how often SageMaker runs a step, never what it computes, and are not applied:
-every step runs once, neither reused from an earlier execution (CacheConfig) nor retried
-(RetryPolicies).
+A Tuning step runs its trials as training jobs, in the image's script mode, and lists them best
+first by its objective (`_tuning`). Condition steps run their IfSteps or ElseSteps; a Fail step
+ends the execution with its rendered ErrorMessage; a RegisterModel step hands its resolved
+request to `register` (the local model registry). Nothing is skipped silently: a step type,
+input mode, property path or function the executor does not know stops the run with one line
+that names the step. Two settings change how often SageMaker runs a step, never what it
+computes, and are not applied: every step runs once, neither reused from an earlier execution
+(CacheConfig) nor retried (RetryPolicies).
 
 With `preload` (Linux), jobs start warm: `starter.py` forks them from a process that has
 imported the image's libraries once; a job sees what a new process would (test_executor.py).
