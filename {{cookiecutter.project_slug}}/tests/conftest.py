@@ -7,6 +7,7 @@ metadata service or sends the SageMaker SDK's usage telemetry.
 import gc
 import importlib.util
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -53,6 +54,16 @@ def require_sdk() -> None:
 
 def _no_request(*_, **__):
     return None
+
+
+@pytest.fixture
+def ctrl_c_interrupts():
+    """Python's own Ctrl-C handler, as in a terminal, for the tests that press Ctrl-C: a process
+    started with SIGINT ignored (a background job of a script, say) inherits that, and would
+    never see it."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
 
 
 @pytest.fixture(scope="session")

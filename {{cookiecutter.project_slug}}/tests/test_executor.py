@@ -702,7 +702,9 @@ def test_s3_prefixes_match_keys_as_s3_does(tmp_path):
         folder.s3("s3://bucket/run/../../etc", "Step")
 
 
-def test_ctrl_c_stops_the_running_jobs_and_records_the_execution_as_stopped(execute):
+def test_ctrl_c_stops_the_running_jobs_and_records_the_execution_as_stopped(
+    execute, ctrl_c_interrupts
+):
     document = definition()
     code = "import time; print('started', flush=True); time.sleep(60)"
     document["Steps"][0]["Arguments"]["AppSpecification"]["ContainerEntrypoint"][2] = code
