@@ -46,49 +46,51 @@ WRITE_ROWS = 500_000  # rows generated and written at a time
 FLOOR_RATIO, SLOPE, MEMORY_RATIO, STREAMED_GROWTH, SHARDED_SPEEDUP = 1.5, 1.1, 3.0, 1.25, 1.6
 STREAMING = ("preprocessing", "evaluation", "baseline", "drift check", "batch scoring")
 # The floors: each reads what the step reads and does its core with the bare libraries.
+FLOOR_PRELUDE = """
+import sys
+from pathlib import Path
+import pandas as pd
+
+def csv_files(folder):
+    return sorted(Path(folder).glob("*.csv"))
+
+def read_all(folder):
+    return pd.concat(pd.read_csv(path) for path in csv_files(folder))
+
+def load_model(folder):
+    import joblib, json
+    return joblib.load(f"{folder}/model.joblib"), json.load(open(f"{folder}/model.json"))["features"]
+"""
 FLOORS = {
     "preprocessing": """
-        import pandas as pd, sys
-        for number, path in enumerate(sorted(__import__("pathlib").Path(sys.argv[1]).glob("*.csv"))):
+        for number, path in enumerate(csv_files(sys.argv[1])):
             pd.read_csv(path).to_csv(f"{sys.argv[2]}/{number}.csv", index=False)
     """,
     "training": f"""
-        import pandas as pd, sys
         from {PACKAGE}.data import schema
         from {PACKAGE}.train.core import build_estimator
         from {PACKAGE}.train.hyperparameters import Hyperparameters
-        frame = pd.concat(pd.read_csv(p) for p in __import__("pathlib").Path(sys.argv[1]).glob("*.csv"))
+        frame = read_all(sys.argv[1])
         build_estimator(Hyperparameters()).fit(
             frame[list(schema.FEATURES)].to_numpy(), frame[schema.TARGET].to_numpy()
         )
     """,
     "evaluation": """
-        import joblib, json, pandas as pd, sys
-        model = joblib.load(f"{sys.argv[2]}/model.joblib")
-        features = json.load(open(f"{sys.argv[2]}/model.json"))["features"]
-        frame = pd.concat(pd.read_csv(p) for p in __import__("pathlib").Path(sys.argv[1]).glob("*.csv"))
-        model.predict(frame[features].to_numpy())
+        model, features = load_model(sys.argv[2])
+        model.predict(read_all(sys.argv[1])[features].to_numpy())
     """,
     "baseline": """
-        import joblib, json, pandas as pd, sys
-        from pathlib import Path
-        model = joblib.load(f"{sys.argv[3]}/model.joblib")
-        features = json.load(open(f"{sys.argv[3]}/model.json"))["features"]
-        pd.concat(pd.read_csv(p) for p in Path(sys.argv[1]).glob("*.csv"))
-        test = pd.concat(pd.read_csv(p) for p in Path(sys.argv[2]).glob("*.csv"))
-        model.predict(test[features].to_numpy())
+        model, features = load_model(sys.argv[3])
+        read_all(sys.argv[1])
+        model.predict(read_all(sys.argv[2])[features].to_numpy())
     """,
     "drift check": """
-        import pandas as pd, sys
-        for path in sorted(__import__("pathlib").Path(sys.argv[1]).glob("*.csv")):
+        for path in csv_files(sys.argv[1]):
             pd.read_csv(path)
     """,
     "batch scoring": """
-        import joblib, json, pandas as pd, sys
-        from pathlib import Path
-        model = joblib.load(f"{sys.argv[2]}/model.joblib")
-        features = json.load(open(f"{sys.argv[2]}/model.json"))["features"]
-        for path in sorted(Path(sys.argv[1]).glob("*.csv")):
+        model, features = load_model(sys.argv[2])
+        for path in csv_files(sys.argv[1]):
             frame = pd.read_csv(path)
             frame["prediction"] = model.predict(frame[features].to_numpy())
             frame.to_csv(f"{sys.argv[3]}/{path.name}", index=False)
@@ -145,7 +147,7 @@ def measured(command: list[str], project: Path, **variables: str) -> tuple[float
 
 
 def floor_command(python: str, step: str, *arguments) -> list[str]:
-    return [python, "-c", textwrap.dedent(FLOORS[step]), *map(str, arguments)]
+    return [python, "-c", FLOOR_PRELUDE + textwrap.dedent(FLOORS[step]), *map(str, arguments)]
 
 
 def fresh(folder: Path) -> Path:

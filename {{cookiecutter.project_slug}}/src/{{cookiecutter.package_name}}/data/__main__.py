@@ -26,7 +26,7 @@ from .core import (
     SPLIT_SEED,
     DataValidationError,
     Splitter,
-    csv_files,
+    holds_csv,
     input_files,
     manifest,
     validated_chunks,
@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     threads.limit(parser.prog)
     cluster = of_job(PROCESSING_CONFIG)
-    if len(cluster.hosts) > 1 and not _holds_csv(args.input):
+    if len(cluster.hosts) > 1 and not holds_csv(args.input):
         print(
             f"preprocess: {cluster.current} got no input file: the input has fewer files than "
             f"the job's {len(cluster.hosts)} instances; nothing to do"
@@ -76,10 +76,6 @@ def main(argv: list[str] | None = None) -> int:
     manifest_file.write_text(json.dumps(described, indent=2))
     print(f"preprocess: input digest {described['digest']}")
     return 0
-
-
-def _holds_csv(path: Path) -> bool:
-    return path.is_file() or (path.is_dir() and bool(csv_files(path)))
 
 
 def write_splits(

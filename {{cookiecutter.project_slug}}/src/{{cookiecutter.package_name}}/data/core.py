@@ -87,6 +87,12 @@ def input_files(path: Path) -> list[Path]:
     return files
 
 
+def holds_csv(path: Path) -> bool:
+    """Whether `path` is a CSV file or a folder holding one: with a sharded input, an instance
+    of several may get none."""
+    return path.is_file() or (path.is_dir() and bool(csv_files(path)))
+
+
 def csv_files(folder: Path) -> list[Path]:
     """The folder's CSV files, by name; `.CSV` counts, as spreadsheet exports often use it."""
     return sorted(

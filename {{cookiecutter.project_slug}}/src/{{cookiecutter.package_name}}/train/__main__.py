@@ -34,7 +34,7 @@ from .. import settings, threads
 from ..cluster import TRAINING_CONFIG, of_job
 {%- if cookiecutter.model_framework == "xgboost" %}
 from ..data import schema
-from ..data.core import DataValidationError, csv_files, read_csv_files
+from ..data.core import DataValidationError, holds_csv, read_csv_files
 {%- else %}
 from ..data.core import DataValidationError, read_csv_files
 {%- endif %}
@@ -119,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
 {%- if cookiecutter.model_framework == "xgboost" %}
         # A host may get no file of the train channel's shards: it trains on no rows.
-        empty = several and not (args.train.is_dir() and csv_files(args.train))
+        empty = several and not holds_csv(args.train)
         columns = [*schema.FEATURES, schema.TARGET]
         train = pd.DataFrame(columns=columns, dtype=float) if empty else read_csv_files(args.train)
 {%- else %}
