@@ -1,4 +1,5 @@
 import csv
+import io
 import json
 import os
 import shutil
@@ -324,11 +325,20 @@ def test_batch_reads_blank_and_nan_as_missing_values(tmp_path, model_dir, splits
 
 
 @pytest.mark.parametrize("line", ["", ",".join(["1"] * 30)])
-def test_batch_refuses_a_line_of_another_width_naming_it(tmp_path, model_dir, splits, capsys, line):
+def test_batch_refuses_a_line_of_another_width_naming_it(
+    tmp_path, model_dir, splits, capsys, monkeypatch, line
+):
+    monkeypatch.setattr(batch_module, "BATCH_ROWS", 7)  # the line is in a later chunk
     rows = splits["test"].to_csv(index=False).splitlines()
     text = "\n".join([*rows, line, rows[-1]]) + "\n"  # the odd line is not the last
     assert run_batch(tmp_path, model_dir, text) == 2
     assert f"line {len(rows) + 1} has " in one_line_error(capsys)
+
+
+def test_a_short_line_and_a_long_one_do_not_make_up_for_each_other():
+    lines = io.StringIO("1,2,3\n1,2\n1,2,3,4\n")  # as many commas as three lines of 3 fields
+    with pytest.raises(InvalidRequestError, match=r"^line 3 has 2 fields but the header has 3$"):
+        list(batch_module.line_chunks(lines, fields=3))
 
 
 def test_batch_refuses_a_header_without_rows(tmp_path, model_dir, splits, capsys):

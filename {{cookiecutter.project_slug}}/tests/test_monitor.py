@@ -372,12 +372,20 @@ def test_a_quoted_csv_is_checked_as_the_plain_one(profile, local_run, tmp_path):
     ]
 
 
-def test_a_csv_line_of_another_width_is_named(profile, local_run, tmp_path):
+@pytest.mark.parametrize("block", [capture.WIDTH_BLOCK, 100])  # 100: lines cross blocks
+@pytest.mark.parametrize("edit", ["longer", "shorter"])
+def test_a_csv_line_of_another_width_is_named(
+    profile, local_run, tmp_path, monkeypatch, block, edit
+):
+    monkeypatch.setattr(capture, "WIDTH_BLOCK", block)
     header, *rows = local_run.predictions_path.read_text().splitlines()
+    odd = rows[20] + ",7" if edit == "longer" else rows[20].rpartition(",")[0]
     ragged = tmp_path / "ragged.csv"
-    ragged.write_text("\n".join([header, *rows[:3], rows[3] + ",7", *rows[4:]]) + "\n")
-    with pytest.raises(capture.CaptureError, match=r"ragged\.csv: line 5 has .* fields but"):
+    ragged.write_text("\n".join([header, *rows[:20], odd, *rows[21:]]))  # no final line break
+    with pytest.raises(capture.CaptureError, match=r"ragged\.csv: line 22 has .* fields but"):
         check(profile, ragged)
+    ragged.write_text("\n".join([header, *rows]))
+    assert check(profile, ragged).rows == len(rows)
 
 
 def test_the_metrics_name_what_was_checked(profile, sample_captures, tmp_path, capsys):

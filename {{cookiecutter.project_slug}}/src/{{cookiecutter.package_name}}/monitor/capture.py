@@ -49,6 +49,7 @@ from .baseline import prediction_field
 
 # Rows of a CSV file, or lines of capture files, read at a time.
 CHUNK_ROWS = 100_000
+WIDTH_BLOCK = 1 << 24  # bytes of a CSV file whose field counts are checked at a time
 # The column of the prediction in a CSV response (handler.output_fn writes its keys in order).
 CSV_PREDICTION_COLUMN = {"probability": 1, "prediction": 0}
 MISSING_TEXT = ("", "nan")  # what the handler reads as a missing value
@@ -337,8 +338,9 @@ def read_csv(path: Path) -> Iterator[Traffic]:
     """The rows of a CSV file with a header (batch input or output), CHUNK_ROWS at a time: its
     feature columns, and its predictions where batch prediction wrote them. Other columns (ids,
     the target) are not what the model reads, and batch scoring keeps them: they are not
-    checked. A file without quotes (what batch scoring writes) is parsed by pandas a chunk of
-    lines at a time, as batch scoring reads it; one with quotes row by row by the csv module."""
+    checked. A file without quotes (what batch scoring writes) has its lines' field counts
+    checked as batch scoring checks them, then is parsed by pandas; one with quotes is read row
+    by row by the csv module."""
     from ..infer.batch import quoted
 
     try:
@@ -350,27 +352,53 @@ def read_csv(path: Path) -> Iterator[Traffic]:
 def _plain_csv(path: Path) -> Iterator[Traffic]:
     import pandas as pd
 
-    from ..infer.batch import line_chunks, read_header
+    from ..infer.batch import read_header
 
     collector = _Collector(str(path))
     with path.open(newline="", encoding="utf-8-sig") as file:
         try:
-            header_line = read_header(file)
-            header = header_line.split(",")
-            _check_features(header, collector, path)
-            columns = [*collector.features, *[collector.field] * (collector.field in header)]
-            read = False
-            for lines, rows_before in line_chunks(file, len(header), CHUNK_ROWS):
-                text = "\n".join([header_line, *lines])
-                frame = pd.read_csv(
-                    io.StringIO(text), usecols=columns, keep_default_na=False, na_values=[""]
-                )
-                yield _frame_traffic(frame, collector, path, rows_before)
-                read = True
+            header = read_header(file).split(",")
         except InvalidRequestError as error:
             raise CaptureError(f"{path}: {error}") from None
+    _check_features(header, collector, path)
+    _check_widths(path, len(header))
+    columns = [*collector.features, *[collector.field] * (collector.field in header)]
+    rows_before, read = 0, False
+    chunks = pd.read_csv(
+        path,
+        usecols=columns,
+        keep_default_na=False,
+        na_values=[""],
+        chunksize=CHUNK_ROWS,
+        encoding="utf-8-sig",
+    )
+    with chunks:
+        for frame in chunks:
+            yield _frame_traffic(frame, collector, path, rows_before)
+            rows_before, read = rows_before + len(frame), True
     if not read:
         yield collector.traffic()
+
+
+def _check_widths(path: Path, fields: int) -> None:
+    """Refuse, naming it, the first line whose field count is not the header's, as batch
+    scoring does; read WIDTH_BLOCK bytes at a time, before pandas parses the file (it would
+    fill a short line with missing values)."""
+    from ..infer.batch import check_widths
+
+    with path.open("rb") as file:
+        file.readline()  # the header
+        rows_before, rest = 0, b""
+        try:
+            for block in iter(lambda: file.read(WIDTH_BLOCK), b""):
+                lines, ended, rest = (rest + block).rpartition(b"\n")
+                if ended:
+                    check_widths(lines, fields, rows_before)
+                    rows_before += lines.count(b"\n") + 1
+            if rest:  # the last line, without a line break
+                check_widths(rest, fields, rows_before)
+        except InvalidRequestError as error:
+            raise CaptureError(f"{path}: {error}") from None
 
 
 def _check_features(header: list[str], collector: "_Collector", path: Path) -> None:
