@@ -269,25 +269,28 @@ def main() -> int:
     return 0
 
 
+def verdict(met: bool) -> str:
+    return f"{'ok' if met else 'MISSED':<6}"
+
+
 def report(results: dict, sizes: list[int], width: int, speedup: float) -> None:
     middle = 1_000_000 if 1_000_000 in sizes else sorted(sizes)[len(sizes) // 2]
     largest = max(sizes)
-    headings = ["ratio @" + format(middle, ","), "slope", "peak/data @" + format(largest, ","), "peak growth"]
-    print(f"{'step':<15}{headings[0]:>16}{headings[1]:>8}{headings[2]:>24}{headings[3]:>13}")
+    headings = [f"ratio @{middle:,}", "  slope", f"peak/data @{largest:,}", "peak growth"]
+    print(f"{'step':<15}" + "".join(f"{heading:>{len(heading)}}{'':7}" for heading in headings).rstrip())
     for step in FLOORS:
         _, ratio, _ = results[step, middle]
-        line = f"{step:<15}{ratio:>13.2f} {'ok' if ratio <= FLOOR_RATIO else 'MISSED':<2}"
+        line = f"{step:<15}{ratio:>{len(headings[0])}.2f} {verdict(ratio <= FLOOR_RATIO)}"
         if largest > middle:
             slope = math.log(results[step, largest][0] / results[step, middle][0]) / math.log(largest / middle)
-            line += f"{slope:>8.2f} {'ok' if slope <= SLOPE else 'MISSED'}"
+            line += f"{slope:>{len(headings[1])}.2f} {verdict(slope <= SLOPE)}"
             memory = results[step, largest][2] / (largest * width * 8)
-            line += f"{memory:>18.2f} {'ok' if memory <= MEMORY_RATIO else 'MISSED'}"
+            line += f"{memory:>{len(headings[2])}.2f} {verdict(memory <= MEMORY_RATIO)}"
             if step in STREAMING:
                 growth = results[step, largest][2] / results[step, middle][2]
-                line += f"{growth:>11.2f} {'ok' if growth <= STREAMED_GROWTH else 'MISSED'}"
-        print(line)
-    verdict = "ok" if speedup >= SHARDED_SPEEDUP else "MISSED"
-    goal = f"(goal {SHARDED_SPEEDUP}x) {verdict}"
+                line += f"{growth:>{len(headings[3])}.2f} {verdict(growth <= STREAMED_GROWTH)}"
+        print(line.rstrip())
+    goal = f"(goal {SHARDED_SPEEDUP}x) {verdict(speedup >= SHARDED_SPEEDUP).strip()}"
     print(f"sharded preprocessing, 2 processes at {largest:,} rows: {speedup:.2f}x faster than 1 {goal}")
 
 

@@ -60,14 +60,19 @@ def sampled(path: Path, rows: int) -> tuple[pd.DataFrame, int]:
     rows the files hold: all of them when they hold no more.
 
     Read a chunk at a time, keeping the rows whose mixed digests are lowest: the same rows
-    give the same sample, and memory holds the sample and a chunk, not the files.
+    give the same sample, and memory holds the sample and a chunk, not the files. Once the
+    sample is full, only a chunk's rows ranked within it are added (fewer in each chunk).
     """
     sample, ranks, total = None, np.empty(0, dtype=np.uint64), 0
     for file in input_files(path):
         for chunk in validated_chunks(file):
             total += len(chunk)
+            chunk_ranks = _mixed(row_digests(chunk))
+            if rows and len(ranks) == rows:
+                within = chunk_ranks <= ranks.max()
+                chunk, chunk_ranks = chunk[within], chunk_ranks[within]
             sample = pd.concat([chunk] if sample is None else [sample, chunk], ignore_index=True)
-            ranks = np.concatenate([ranks, _mixed(row_digests(chunk))])
+            ranks = np.concatenate([ranks, chunk_ranks])
             if len(sample) > rows:  # the lowest ranks, kept in the files' order
                 lowest = np.sort(np.argpartition(ranks, rows)[:rows])
                 sample, ranks = sample.iloc[lowest].reset_index(drop=True), ranks[lowest]
