@@ -196,12 +196,12 @@ def check_widths(lines: bytes, fields: int, rows_before: int) -> None:
     data = np.frombuffer(lines, dtype=np.uint8)  # in UTF-8 no other byte is a comma or \n
     line_ends = np.append(np.flatnonzero(data == ord("\n")), len(data))
     commas_before = np.searchsorted(np.flatnonzero(data == ord(",")), line_ends)
-    wrong = np.flatnonzero(np.diff(commas_before, prepend=0) != fields - 1)
+    widths = np.diff(commas_before, prepend=0) + 1
+    wrong = np.flatnonzero(widths != fields)
     if wrong.size:
         first = int(wrong[0])
-        found = lines.split(b"\n")[first].count(b",") + 1
         raise InvalidRequestError(
-            f"line {rows_before + 2 + first} has {found} fields but the header has {fields}"
+            f"line {rows_before + 2 + first} has {widths[first]} fields but the header has {fields}"
         )
 
 
