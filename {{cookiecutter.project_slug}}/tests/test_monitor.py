@@ -295,6 +295,20 @@ def test_the_check_writes_both_reports_or_neither(profile, sample_captures, tmp_
     assert not (tmp_path / "failed").exists()
 
 
+def test_an_existing_report_is_refused_before_any_traffic_is_read(
+    profile, sample_captures, tmp_path, monkeypatch, capsys
+):
+    (tmp_path / "baseline.json").write_text(json.dumps(profile))
+    (tmp_path / "report").mkdir()
+    (tmp_path / "report" / report.JSON_FILE).write_text("{}")
+    monkeypatch.setattr(capture, "chunks", lambda *_, **__: pytest.fail("traffic was read"))
+    arguments = ["check", "--baseline", str(tmp_path / "baseline.json")]
+    arguments += ["--capture", str(sample_captures["clean"])]
+    assert main([*arguments, "--output-dir", str(tmp_path / "report")]) == 2
+    assert "drift.json exists: a report is never overwritten" in capsys.readouterr().err
+    assert (tmp_path / "report" / report.JSON_FILE).read_text() == "{}"
+
+
 def test_fail_on_drift_sets_the_exit_status(local_run, sample_captures, tmp_path, capsys):
     def run(kind, *extra):
         arguments = [

@@ -86,6 +86,8 @@ def command_check(args) -> int:
     threads.limit(PROGRAM)
     period = window(args)
     try:
+        if args.output_dir:  # before the traffic is read, which may take minutes
+            report.refuse_existing(args.output_dir)
         baseline_path = args.baseline or newest_local_baseline()
         profile = baseline.load(baseline_path)
         s3_client = None

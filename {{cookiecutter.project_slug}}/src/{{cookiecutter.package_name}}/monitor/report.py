@@ -125,14 +125,19 @@ def page(report: dict, result: DriftResult) -> str:
 """
 
 
-def write(output_dir: Path, report: dict, result: DriftResult) -> tuple[Path, Path]:
-    """Write drift.json and drift.html into `output_dir`, both or neither."""
-    targets = (output_dir / JSON_FILE, output_dir / HTML_FILE)
-    existing = [str(path) for path in targets if path.exists()]
+def refuse_existing(output_dir: Path) -> None:
+    """Raise if `output_dir` holds a report already: one is never overwritten."""
+    existing = [path for path in (output_dir / JSON_FILE, output_dir / HTML_FILE) if path.exists()]
     if existing:
         raise ReportError(
             f"{existing[0]} exists: a report is never overwritten; pass another --output-dir"
         )
+
+
+def write(output_dir: Path, report: dict, result: DriftResult) -> tuple[Path, Path]:
+    """Write drift.json and drift.html into `output_dir`, both or neither."""
+    refuse_existing(output_dir)
+    targets = (output_dir / JSON_FILE, output_dir / HTML_FILE)
     created = not output_dir.exists()
     contents = (json.dumps(report, indent=2) + "\n", page(report, result))
     partials = [path.with_name(path.name + PARTIAL) for path in targets]
